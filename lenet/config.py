@@ -1,0 +1,93 @@
+"""The training configuration: every hyperparameter in one place, with its default."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any
+
+# MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
+MNIST_VALIDATION_SIZE = 5000
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot make sense, raised before any data is loaded."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train LeNet-5. The defaults are the documented recipe."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 42
+    # None: 5,000 images, or a tenth of a training set too small for that (the sample).
+    validation_size: int | None = None
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs > 0, f"epochs must be at least 1, got {self.epochs}"),
+            (self.batch_size > 0, f"batch_size must be at least 1, got {self.batch_size}"),
+            (self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}"),
+            (self.seed >= 0, f"seed must be 0 or more, got {self.seed}"),
+            (
+                self.validation_size is None or self.validation_size > 0,
+                f"validation_size must be at least 1, got {self.validation_size}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def resolved_validation_size(self, train_size: int) -> int:
+        """The number of training images held out; refuses to hold out all of them."""
+        size = self.validation_size
+        if size is None:
+            size = min(MNIST_VALIDATION_SIZE, train_size // 10)
+        if size >= train_size:
+            raise ConfigError(
+                f"validation_size {size} leaves no training images out of {train_size}"
+            )
+        return size
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Notebook parameter -> (environment variable, TrainConfig field or None, parser).
+ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str | None, type]] = {
+    "DATA": ("LENET_DATA", None, str),
+    "EPOCHS": ("LENET_EPOCHS", "epochs", int),
+    "BATCH_SIZE": ("LENET_BATCH_SIZE", "batch_size", int),
+    "SEED": ("LENET_SEED", "seed", int),
+    "OUTPUT_DIR": ("LENET_OUTPUT_DIR", None, str),
+}
+
+
+def parameters_from_env(**parameters: Any) -> dict[str, Any]:
+    """Return the notebook's parameters with any LENET_* environment variable applied.
+
+    The environment wins, so CI can run the committed notebook in quick mode unedited.
+    """
+    resolved = dict(parameters)
+    for name, (variable, _field, parse) in ENVIRONMENT_OVERRIDES.items():
+        raw = os.environ.get(variable)
+        if raw is None or raw == "":
+            continue
+        try:
+            resolved[name] = parse(raw)
+        except ValueError:
+            raise ConfigError(f"{variable}={raw!r} is not a valid {parse.__name__}") from None
+    return resolved
+
+
+def config_from_parameters(parameters: dict[str, Any]) -> TrainConfig:
+    """Build the TrainConfig that the notebook's parameters describe."""
+    fields = {
+        field: parameters[name]
+        for name, (_variable, field, _parse) in ENVIRONMENT_OVERRIDES.items()
+        if field is not None and name in parameters
+    }
+    return TrainConfig(**fields)

@@ -1,0 +1,67 @@
+"""A whole run, as the notebook does it step by step: data, model, fit, test once, save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from lenet import artifacts
+from lenet.config import TrainConfig
+from lenet.data import Mnist, Split, load_mnist, split_validation
+from lenet.model import build_lenet5
+from lenet.plots import plot_history
+from lenet.training import compile_lenet5, evaluate, fit, set_seed
+
+
+def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
+    """Load a data source and hold out the configured validation set."""
+    data = load_mnist(source)
+    return data, split_validation(data, config.resolved_validation_size(len(data.y_train)))
+
+
+def build_results(
+    config: TrainConfig,
+    data: Mnist,
+    split: Split,
+    history: dict[str, list[float]],
+    test: dict[str, float],
+) -> dict[str, Any]:
+    """Everything needed to judge and reproduce a run, as JSON-ready data."""
+    metrics = {name: values for name, values in history.items() if name != "seconds"}
+    return {
+        "config": config.to_dict(),
+        "data": {"source": data.source, "fingerprint": data.fingerprint, "sizes": split.sizes()},
+        "history": metrics,
+        "test": test,
+        "seconds_per_epoch": history["seconds"],
+        "environment": artifacts.environment(),
+    }
+
+
+def save_artifacts(
+    output_dir: str | Path, results: dict[str, Any], model: keras.Model | None = None
+) -> dict[str, Path]:
+    """Write results.json, results.png (drawn from results) and, given one, the model."""
+    output_dir = Path(output_dir)
+    written = {
+        "results": artifacts.save_json(output_dir / artifacts.RESULTS_JSON, results),
+        "figure": artifacts.save_figure(output_dir / artifacts.RESULTS_PNG, plot_history(results["history"])),
+    }
+    if model is not None:
+        written["model"] = artifacts.save_model(output_dir / artifacts.MODEL_FILE, model)
+    return written
+
+
+def train_and_evaluate(
+    config: TrainConfig, source: str, output_dir: str | Path, verbose: str | int = "auto"
+) -> dict[str, Any]:
+    """Train on `source` with `config`, test once, write the artifacts; return the results."""
+    data, split = prepare_data(source, config)
+    set_seed(config.seed)
+    model = compile_lenet5(build_lenet5(), config)
+    history = fit(model, split, config, verbose=verbose)
+    results = build_results(config, data, split, history, evaluate(model, split.x_test, split.y_test))
+    save_artifacts(output_dir, results, model)
+    return results

@@ -1,0 +1,130 @@
+"""Seeding, input pipelines, compiling, fitting and evaluating: one code path for all callers."""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lenet.config import TrainConfig
+from lenet.data import Split
+
+# Evaluation batch size: large for speed; it changes nothing but summation order.
+EVALUATION_BATCH_SIZE = 1024
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and make TensorFlow ops deterministic.
+
+    With both, two runs with the same seed on the same machine give identical numbers.
+    """
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def compile_lenet5(model: keras.Model, config: TrainConfig) -> keras.Model:
+    """Compile with the recipe: Adam, cross-entropy on logits, accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def epoch_orders(size: int, seed: int, first_epoch: int, epochs: int) -> np.ndarray:
+    """One shuffled order per epoch, int32 (epochs - first_epoch, size).
+
+    Epoch e's order depends only on (seed, e), so a run resumed at epoch e sees exactly
+    the batches an uninterrupted run would.
+    """
+    return np.stack(
+        [np.random.default_rng([seed, epoch]).permutation(size) for epoch in range(first_epoch, epochs)]
+    ).astype(np.int32)
+
+
+def training_batches(
+    x: np.ndarray, y: np.ndarray, config: TrainConfig, first_epoch: int = 0
+) -> tf.data.Dataset:
+    """Shuffled (images uint8 (B, 28, 28, 1), labels int32 (B,)) batches for every remaining epoch.
+
+    Images stay uint8 (a quarter of float32's memory) and the model scales them; batches
+    are gathered by index, so no epoch ever builds a shuffled copy of the data.
+    """
+    images = tf.constant(x[..., np.newaxis])
+    labels = tf.constant(y.astype(np.int32))
+    orders = epoch_orders(len(y), config.seed, first_epoch, config.epochs)
+    batched_indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
+    )
+    batches = batched_indices.map(
+        lambda index: (tf.gather(images, index), tf.gather(labels, index)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def evaluation_batches(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
+    """Batches of a fixed evaluation set in order: images uint8 (B, 28, 28, 1), labels int32."""
+    dataset = tf.data.Dataset.from_tensor_slices((x[..., np.newaxis], y.astype(np.int32)))
+    return dataset.batch(EVALUATION_BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records wall-clock seconds per epoch (training plus validation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(round(time.perf_counter() - self._start, 3))
+
+
+def steps_per_epoch(size: int, batch_size: int) -> int:
+    return -(-size // batch_size)
+
+
+def fit(
+    model: keras.Model,
+    split: Split,
+    config: TrainConfig,
+    verbose: str | int = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None,
+) -> dict[str, list[float]]:
+    """Train a compiled model, validating after every epoch; return the per-epoch history.
+
+    The history has loss, accuracy, val_loss, val_accuracy and seconds (per epoch).
+    """
+    timer = EpochTimer()
+    history = model.fit(
+        training_batches(split.x_train, split.y_train, config),
+        validation_data=evaluation_batches(split.x_val, split.y_val),
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
+        callbacks=[timer, keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
+        shuffle=False,  # training_batches already shuffles, reproducibly
+        verbose=verbose,
+    )
+    metrics = {name: [float(value) for value in values] for name, values in history.history.items()}
+    return {**metrics, "seconds": timer.seconds}
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Loss and accuracy of a compiled model on (x, y); call it on the test set once."""
+    results = model.evaluate(evaluation_batches(x, y), verbose=0, return_dict=True)
+    return {"loss": float(results["loss"]), "accuracy": float(results["accuracy"])}
+
+
+def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Class probabilities float32 (N, 10) for uint8 images (N, 28, 28)."""
+    logits = model.predict(tf.data.Dataset.from_tensor_slices(x[..., np.newaxis]).batch(
+        EVALUATION_BATCH_SIZE), verbose=0)
+    return tf.nn.softmax(logits).numpy()

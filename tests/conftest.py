@@ -1,0 +1,43 @@
+"""Shared fixtures. Tests run offline on the shipped sample and write only to temporary dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+# The notebook, run by nbval in a kernel that inherits this environment, takes its
+# quick-mode parameters from here: the shipped sample, 2 epochs, a temporary output dir.
+_NOTEBOOK_OUTPUT = tempfile.mkdtemp(prefix="lenet-notebook-")
+os.environ.update(
+    LENET_DATA="sample",
+    LENET_EPOCHS="2",
+    LENET_BATCH_SIZE="64",
+    LENET_SEED="42",
+    LENET_OUTPUT_DIR=_NOTEBOOK_OUTPUT,
+    MPLBACKEND="Agg",
+)
+os.environ.pop("LENET_MNIST_PATH", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_NOTEBOOK_OUTPUT, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sample():
+    import lenet
+
+    return lenet.load_mnist("sample")
+
+
+@pytest.fixture(scope="session")
+def trained_on_sample(tmp_path_factory):
+    """One real 3-epoch run on the sample, shared by the tests that need a trained model."""
+    import lenet
+
+    output_dir = tmp_path_factory.mktemp("run")
+    results = lenet.train_and_evaluate(lenet.TrainConfig(epochs=3), "sample", output_dir, verbose=0)
+    return output_dir, results

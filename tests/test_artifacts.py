@@ -1,0 +1,36 @@
+import json
+
+import pytest
+
+import lenet
+from lenet import artifacts
+
+
+def test_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "results.json"
+    artifacts.save_json(target, {"history": {"loss": [1.0]}})
+
+    def crash(temporary):
+        temporary.write_text("half a fi")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        artifacts.write_atomically(target, crash)
+    assert json.loads(target.read_text()) == {"history": {"loss": [1.0]}}
+    assert [path.name for path in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_results_png_can_be_redrawn_from_results_json(tmp_path):
+    history = {"loss": [0.5, 0.3], "accuracy": [0.8, 0.9], "val_loss": [0.4, 0.35], "val_accuracy": [0.85, 0.88]}
+    lenet.save_artifacts(tmp_path, {"history": history})
+    (tmp_path / "results.png").unlink()
+    lenet.save_artifacts(tmp_path, lenet.load_results(tmp_path / "results.json"))
+    assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_load_results_refuses_what_is_not_a_results_file(tmp_path):
+    (tmp_path / "other.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a lenet results file"):
+        lenet.load_results(tmp_path / "other.json")
+    with pytest.raises(ValueError, match="no such file"):
+        lenet.load_results(tmp_path / "missing.json")

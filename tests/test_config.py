@@ -1,0 +1,40 @@
+import pytest
+
+import lenet
+from lenet.config import config_from_parameters, parameters_from_env
+
+
+def test_defaults_are_the_documented_recipe():
+    config = lenet.TrainConfig()
+    assert (config.epochs, config.batch_size, config.learning_rate, config.seed) == (10, 64, 1e-3, 42)
+    assert config.resolved_validation_size(60_000) == 5_000
+    assert config.resolved_validation_size(4_000) == 400
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("epochs", 0), ("batch_size", 0), ("batch_size", -64), ("learning_rate", 0.0), ("validation_size", 0)],
+)
+def test_nonsense_values_are_refused(field, value):
+    with pytest.raises(lenet.ConfigError, match=field):
+        lenet.TrainConfig(**{field: value})
+
+
+def test_validation_size_must_leave_training_images():
+    with pytest.raises(lenet.ConfigError, match="leaves no training images"):
+        lenet.TrainConfig(validation_size=4_000).resolved_validation_size(4_000)
+
+
+def test_environment_overrides_notebook_parameters(monkeypatch):
+    monkeypatch.setenv("LENET_EPOCHS", "3")
+    monkeypatch.setenv("LENET_DATA", "some/file.npz")
+    monkeypatch.delenv("LENET_SEED", raising=False)
+    params = parameters_from_env(DATA="keras", EPOCHS=10, BATCH_SIZE=64, SEED=7, OUTPUT_DIR=".")
+    assert params["EPOCHS"] == 3 and params["DATA"] == "some/file.npz" and params["SEED"] == 7
+    assert config_from_parameters(params) == lenet.TrainConfig(epochs=3, batch_size=64, seed=7)
+
+
+def test_a_malformed_environment_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv("LENET_BATCH_SIZE", "sixty-four")
+    with pytest.raises(lenet.ConfigError, match="LENET_BATCH_SIZE='sixty-four'"):
+        parameters_from_env(BATCH_SIZE=64)

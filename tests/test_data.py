@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+import lenet
+from lenet.data import Mnist
+
+SAMPLE_FINGERPRINT = "d7f37ed83eb4176c5e64ffea8aefb79abc0a9baa4191dc81299a01e36ead7b7c"
+
+
+def write_npz(path, **overrides):
+    arrays = {
+        "x_train": np.zeros((12, 28, 28), np.uint8),
+        "y_train": np.arange(12, dtype=np.uint8) % 10,
+        "x_test": np.zeros((4, 28, 28), np.uint8),
+        "y_test": np.arange(4, dtype=np.uint8),
+    }
+    arrays.update(overrides)
+    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
+    return path
+
+
+def test_sample_is_balanced_real_mnist(sample):
+    assert sample.x_train.shape == (4000, 28, 28) and sample.x_test.shape == (1000, 28, 28)
+    assert sample.x_train.dtype == np.uint8 and sample.y_train.dtype == np.uint8
+    assert np.bincount(sample.y_train).tolist() == [400] * 10
+    assert np.bincount(sample.y_test).tolist() == [100] * 10
+    assert sample.fingerprint == SAMPLE_FINGERPRINT
+
+
+def test_fingerprint_is_sha256_of_the_four_arrays_in_order():
+    import hashlib
+
+    arrays = [np.full((1, 28, 28), i, np.uint8) if i % 2 == 0 else np.array([i], np.uint8) for i in range(4)]
+    data = Mnist(*arrays, source="test")
+    assert data.fingerprint == hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()
+    swapped = Mnist(arrays[2], arrays[1], arrays[0], arrays[3], source="test")
+    assert swapped.fingerprint != data.fingerprint
+
+
+def test_local_npz_loads_and_labels_become_uint8(tmp_path):
+    path = write_npz(tmp_path / "ok.npz", y_train=np.arange(12, dtype=np.int64) % 10)
+    data = lenet.load_mnist(path)
+    assert data.source == str(path) and data.y_train.dtype == np.uint8 and len(data.x_test) == 4
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"y_test": None}, "missing array\\(s\\) y_test"),
+        ({"x_train": np.zeros((12, 28, 28), np.float32)}, "x_train has dtype float32"),
+        ({"x_train": np.zeros((12, 32, 32), np.uint8)}, "x_train has shape \\(12, 32, 32\\)"),
+        ({"x_test": np.zeros((0, 28, 28), np.uint8), "y_test": np.zeros(0, np.uint8)}, "x_test is empty"),
+        ({"y_train": np.full(12, 10, np.uint8)}, "y_train holds labels from 10 to 10, expected 0-9"),
+        ({"y_train": np.zeros(11, np.uint8)}, "y_train has shape \\(11,\\), expected \\(12,\\)"),
+        ({"y_train": np.zeros(12, np.float32)}, "y_train has dtype float32"),
+    ],
+)
+def test_bad_npz_gets_one_clear_error(tmp_path, overrides, message):
+    path = write_npz(tmp_path / "bad.npz", **overrides)
+    with pytest.raises(lenet.DataError, match=f"bad.npz: {message}"):
+        lenet.load_mnist(path)
+
+
+def test_missing_file_and_non_npz_are_named(tmp_path):
+    with pytest.raises(lenet.DataError, match="nope.npz: no such file"):
+        lenet.load_mnist(tmp_path / "nope.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not an archive")
+    with pytest.raises(lenet.DataError, match="junk.npz: not a readable .npz file"):
+        lenet.load_mnist(junk)
+
+
+def test_keras_source_uses_local_path_when_set(tmp_path, monkeypatch):
+    path = write_npz(tmp_path / "mnist.npz")
+    monkeypatch.setenv("LENET_MNIST_PATH", str(path))
+    assert lenet.load_mnist("keras").source == str(path)
+
+
+def test_failed_download_explains_the_offline_way(tmp_path, monkeypatch):
+    monkeypatch.delenv("LENET_MNIST_PATH", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("LENET_MNIST_URL", "http://127.0.0.1:9/mnist.npz")  # discard port: refused
+    with pytest.raises(lenet.DataError, match="LENET_MNIST_PATH"):
+        lenet.load_mnist("keras")
+
+
+def test_validation_is_the_end_of_the_training_set(sample):
+    split = lenet.split_validation(sample, 400)
+    assert split.sizes() == {"train": 3600, "validation": 400, "test": 1000}
+    np.testing.assert_array_equal(split.x_val, sample.x_train[-400:])
+    np.testing.assert_array_equal(split.y_train, sample.y_train[:3600])
+    assert split.x_test is sample.x_test
+    with pytest.raises(lenet.DataError, match="cannot hold out 4000 of 4000"):
+        lenet.split_validation(sample, 4000)

@@ -1,0 +1,58 @@
+import keras
+import numpy as np
+import pytest
+
+import lenet
+
+# (name, type, filters/units, kernel, padding, strides, activation): the spec, pinned.
+EXPECTED_LAYERS = [
+    ("rescale", "Rescaling", None, None, None, None, None),
+    ("c1", "Conv2D", 6, (5, 5), "same", (1, 1), "relu"),
+    ("s2", "MaxPooling2D", None, (2, 2), "valid", (2, 2), None),
+    ("c3", "Conv2D", 16, (5, 5), "valid", (1, 1), "relu"),
+    ("s4", "MaxPooling2D", None, (2, 2), "valid", (2, 2), None),
+    ("c5", "Conv2D", 120, (5, 5), "valid", (1, 1), "relu"),
+    ("flatten", "Flatten", None, None, None, None, None),
+    ("f6", "Dense", 84, None, None, None, "relu"),
+    ("logits", "Dense", 10, None, None, None, "linear"),
+]
+
+
+def describe(layer: keras.layers.Layer) -> tuple:
+    config = layer.get_config()
+    activation = config.get("activation")
+    return (
+        layer.name,
+        type(layer).__name__,
+        config.get("filters", config.get("units")),
+        tuple(config.get("kernel_size", config.get("pool_size")) or ()) or None,
+        config.get("padding"),
+        tuple(config["strides"]) if "strides" in config else None,
+        activation,
+    )
+
+
+def test_layers_match_the_spec():
+    model = lenet.build_lenet5()
+    assert [describe(layer) for layer in model.layers] == EXPECTED_LAYERS
+
+
+def test_parameter_count_and_shapes():
+    model = lenet.build_lenet5()
+    assert model.count_params() == 61_706
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 61_706
+    assert model.input_shape == (None, 28, 28, 1)
+    shapes = {layer.name: layer.output.shape[1:] for layer in model.layers}
+    assert shapes["c1"] == (28, 28, 6) and shapes["s4"] == (5, 5, 16) and shapes["c5"] == (1, 1, 120)
+    assert model.output_shape == (None, 10)
+
+
+def test_scaling_lives_inside_the_model():
+    model = lenet.build_lenet5()
+    assert model.get_layer("rescale").scale == pytest.approx(1 / 255)
+    raw = np.full((2, 28, 28, 1), 255, dtype=np.uint8)
+    assert model(raw).shape == (2, 10)
+
+
+def test_num_classes_sets_the_output_width():
+    assert lenet.build_lenet5(num_classes=3).output_shape == (None, 3)

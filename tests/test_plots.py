@@ -1,0 +1,30 @@
+import numpy as np
+
+import lenet
+
+HISTORY = {
+    "loss": [0.9, 0.5, 0.3],
+    "accuracy": [0.7, 0.85, 0.9],
+    "val_loss": [0.6, 0.45, 0.4],
+    "val_accuracy": [0.8, 0.86, 0.88],
+}
+
+
+def test_history_plot_has_accuracy_and_loss_train_vs_validation():
+    figure = lenet.plot_history(HISTORY)
+    accuracy, loss = figure.axes
+    for axes, metric in ((accuracy, "accuracy"), (loss, "loss")):
+        assert axes.get_xlabel() == "epoch" and axes.get_ylabel() == metric
+        train, validation = axes.get_lines()
+        assert [train.get_label(), validation.get_label()] == ["train", "validation"]
+        np.testing.assert_array_equal(train.get_xdata(), [1, 2, 3])
+        np.testing.assert_array_equal(train.get_ydata(), HISTORY[metric])
+        np.testing.assert_array_equal(validation.get_ydata(), HISTORY[f"val_{metric}"])
+        assert [text.get_text() for text in axes.get_legend().get_texts()] == ["train", "validation"]
+
+
+def test_digit_grid_titles_each_image_with_its_label(sample):
+    figure = lenet.plot_digits(sample.x_train, sample.y_train, count=10, columns=5)
+    shown = [axes for axes in figure.axes if axes.images]
+    assert len(shown) == 10
+    assert [axes.get_title() for axes in shown] == [str(label) for label in sample.y_train[:10]]
