@@ -12,6 +12,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # Hide TensorFlow's C++ start-up chatter (INFO and WARNING); errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from lenet.analysis import confusion_matrix, misclassified, per_class_accuracy  # noqa: E402
 from lenet.artifacts import load_results, save_figure, save_json  # noqa: E402
 from lenet.config import (  # noqa: E402
     ConfigError,
@@ -21,7 +22,13 @@ from lenet.config import (  # noqa: E402
 )
 from lenet.data import DataError, Mnist, Split, load_mnist, split_validation  # noqa: E402
 from lenet.model import build_lenet5  # noqa: E402
-from lenet.plots import plot_digits, plot_history  # noqa: E402
+from lenet.plots import (  # noqa: E402
+    plot_confusion_matrix,
+    plot_digits,
+    plot_history,
+    plot_misclassified,
+    plot_per_class_accuracy,
+)
 from lenet.run import build_results, prepare_data, save_artifacts, train_and_evaluate  # noqa: E402
 from lenet.training import (  # noqa: E402
     compile_lenet5,
@@ -41,13 +48,19 @@ __all__ = [
     "build_results",
     "compile_lenet5",
     "config_from_parameters",
+    "confusion_matrix",
     "evaluate",
     "fit",
     "load_mnist",
     "load_results",
+    "misclassified",
     "parameters_from_env",
+    "per_class_accuracy",
+    "plot_confusion_matrix",
     "plot_digits",
     "plot_history",
+    "plot_misclassified",
+    "plot_per_class_accuracy",
     "predict_probabilities",
     "prepare_data",
     "save_artifacts",

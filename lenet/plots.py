@@ -44,3 +44,62 @@ def plot_digits(
             axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
             axes.set_title(titles[index] if titles is not None else str(labels[index]), fontsize=9)
     return figure
+
+
+def plot_confusion_matrix(matrix: np.ndarray) -> Figure:
+    """Counts of true (rows) vs predicted (columns) classes, the diagonal dimmed out.
+
+    Colour shows only the errors, so the rare confusions are not drowned by the diagonal.
+    """
+    figure = Figure(figsize=(6.5, 5.5), layout="constrained")
+    axes = figure.subplots()
+    errors = np.where(np.eye(len(matrix), dtype=bool), 0, matrix)
+    image = axes.imshow(errors, cmap="Reds")
+    figure.colorbar(image, ax=axes, label="misclassified test images")
+    for (row, column), count in np.ndenumerate(matrix):
+        diagonal = row == column
+        axes.text(
+            column, row, str(count), ha="center", va="center", fontsize=8,
+            color="black" if diagonal or count < errors.max() / 2 else "white",
+            fontweight="bold" if diagonal else "normal",
+        )
+    ticks = np.arange(len(matrix))
+    axes.set_xticks(ticks)
+    axes.set_yticks(ticks)
+    axes.set_xlabel("predicted digit")
+    axes.set_ylabel("true digit")
+    axes.set_title("Confusion matrix (test set)")
+    return figure
+
+
+def plot_per_class_accuracy(accuracy: np.ndarray) -> Figure:
+    """One bar per class, axis zoomed to where the differences are."""
+    figure = Figure(figsize=(7, 3.2), layout="constrained")
+    axes = figure.subplots()
+    classes = np.arange(len(accuracy))
+    bars = axes.bar(classes, accuracy * 100)
+    axes.bar_label(bars, fmt="%.1f", fontsize=8)
+    lowest = np.nanmin(accuracy) * 100
+    axes.set_ylim(max(0.0, lowest - 2), 100.5)
+    axes.set_xticks(classes)
+    axes.set_xlabel("digit")
+    axes.set_ylabel("accuracy (%)")
+    axes.set_title("Per-class test accuracy")
+    return figure
+
+
+def plot_misclassified(
+    images: np.ndarray,
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    indices: Sequence[int],
+    count: int = 24,
+    columns: int = 8,
+) -> Figure:
+    """The digits at `indices` (the model's mistakes) titled "true→predicted, confidence"."""
+    chosen = list(indices)[:count]
+    predicted = probabilities.argmax(axis=1)
+    titles = [
+        f"{labels[i]}→{predicted[i]} {probabilities[i, predicted[i]]:.0%}" for i in chosen
+    ]
+    return plot_digits(images[chosen], labels[chosen], count=len(chosen), columns=columns, titles=titles)

@@ -38,3 +38,37 @@ def test_notebook_metadata_is_clean():
     assert set(nb["metadata"]) <= {"kernelspec", "language_info", "colab"}
     for cell in nb["cells"]:
         assert set(cell.get("metadata", {})) <= {"tags"}, cell["metadata"]
+
+
+def committed_results() -> dict:
+    return json.loads((ROOT / "results.json").read_text())
+
+
+def test_committed_results_are_the_full_recipe_on_real_mnist():
+    results = committed_results()
+    assert results["config"]["epochs"] == 10 and results["config"]["batch_size"] == 64
+    assert results["data"]["fingerprint"] == "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
+    assert results["data"]["sizes"] == {"train": 55_000, "validation": 5_000, "test": 10_000}
+    assert all(len(results["history"][key]) == 10 for key in ("loss", "accuracy", "val_loss", "val_accuracy"))
+
+
+def test_readme_tables_are_generated_from_the_results_files():
+    from lenet.report import results_markdown, section, spread_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    assert section(readme, "results") == results_markdown(committed_results())
+    spread = json.loads((ROOT / "reports" / "seed_spread.json").read_text())
+    assert section(readme, "seed-spread") == spread_markdown(spread)
+
+
+def test_notebook_outputs_come_from_the_committed_run():
+    results = committed_results()
+    printed = [
+        "".join(output.get("text", ""))
+        for cell in notebook()["cells"]
+        if cell["cell_type"] == "code"
+        for output in cell.get("outputs", [])
+    ]
+    expected = f"test accuracy {results['test']['accuracy']:.4f}, test loss {results['test']['loss']:.4f}"
+    assert any(expected in text for text in printed)
+    assert any(results["data"]["fingerprint"] in text for text in printed)
