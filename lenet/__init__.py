@@ -2,71 +2,72 @@
 
 The notebook reads as `lenet.load_mnist(...)`, `lenet.build_lenet5()`, `lenet.fit(...)`;
 every step lives in a small module named after its concern.
+
+Public names are imported on first use (PEP 562), so `import lenet` and `python -m lenet
+--help` stay fast and do not load TensorFlow until a name that needs it is used.
 """
 
+import importlib
 import os
 
-# Must be set before TensorFlow is imported. oneDNN's CPU kernels are off by default on
-# some CPUs (AMD among them) and make training ~2.5x faster there; see benchmarks/.
+# Must be set before TensorFlow is imported. TensorFlow 2.21 turns oneDNN's CPU kernels on
+# by default on this machine; older versions, and some CPUs (AMD among them), leave them
+# off, and there they make training ~2.5x faster; see benchmarks/.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # Hide TensorFlow's C++ start-up chatter (INFO and WARNING); errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from lenet.analysis import confusion_matrix, misclassified, per_class_accuracy  # noqa: E402
-from lenet.artifacts import load_results, save_figure, save_json  # noqa: E402
-from lenet.config import (  # noqa: E402
-    ConfigError,
-    TrainConfig,
-    config_from_parameters,
-    parameters_from_env,
-)
-from lenet.data import DataError, Mnist, Split, load_mnist, split_validation  # noqa: E402
-from lenet.model import build_lenet5  # noqa: E402
-from lenet.plots import (  # noqa: E402
-    plot_confusion_matrix,
-    plot_digits,
-    plot_history,
-    plot_misclassified,
-    plot_per_class_accuracy,
-)
-from lenet.run import build_results, prepare_data, save_artifacts, train_and_evaluate  # noqa: E402
-from lenet.training import (  # noqa: E402
-    compile_lenet5,
-    evaluate,
-    fit,
-    predict_probabilities,
-    set_seed,
-)
+# Public name -> the module that defines it.
+_MODULES = {
+    "confusion_matrix": "lenet.analysis",
+    "misclassified": "lenet.analysis",
+    "per_class_accuracy": "lenet.analysis",
+    "load_results": "lenet.artifacts",
+    "save_figure": "lenet.artifacts",
+    "save_json": "lenet.artifacts",
+    "ConfigError": "lenet.config",
+    "TrainConfig": "lenet.config",
+    "config_from_parameters": "lenet.config",
+    "parameters_from_env": "lenet.config",
+    "DataError": "lenet.data",
+    "Mnist": "lenet.data",
+    "Split": "lenet.data",
+    "load_mnist": "lenet.data",
+    "split_validation": "lenet.data",
+    "ImageError": "lenet.images",
+    "load_digit": "lenet.images",
+    "mnist_style": "lenet.images",
+    "build_lenet5": "lenet.model",
+    "ModelError": "lenet.model_file",
+    "load_model": "lenet.model_file",
+    "plot_confusion_matrix": "lenet.plots",
+    "plot_digits": "lenet.plots",
+    "plot_history": "lenet.plots",
+    "plot_misclassified": "lenet.plots",
+    "plot_per_class_accuracy": "lenet.plots",
+    "plot_prediction": "lenet.plots",
+    "build_results": "lenet.run",
+    "prepare_data": "lenet.run",
+    "save_artifacts": "lenet.run",
+    "train_and_evaluate": "lenet.run",
+    "compile_lenet5": "lenet.training",
+    "evaluate": "lenet.training",
+    "fit": "lenet.training",
+    "predict_probabilities": "lenet.training",
+    "set_seed": "lenet.training",
+}
 
-__all__ = [
-    "ConfigError",
-    "DataError",
-    "Mnist",
-    "Split",
-    "TrainConfig",
-    "build_lenet5",
-    "build_results",
-    "compile_lenet5",
-    "config_from_parameters",
-    "confusion_matrix",
-    "evaluate",
-    "fit",
-    "load_mnist",
-    "load_results",
-    "misclassified",
-    "parameters_from_env",
-    "per_class_accuracy",
-    "plot_confusion_matrix",
-    "plot_digits",
-    "plot_history",
-    "plot_misclassified",
-    "plot_per_class_accuracy",
-    "predict_probabilities",
-    "prepare_data",
-    "save_artifacts",
-    "save_figure",
-    "save_json",
-    "set_seed",
-    "split_validation",
-    "train_and_evaluate",
-]
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str):
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lenet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

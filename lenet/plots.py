@@ -103,3 +103,29 @@ def plot_misclassified(
         f"{labels[i]}→{predicted[i]} {probabilities[i, predicted[i]]:.0%}" for i in chosen
     ]
     return plot_digits(images[chosen], labels[chosen], count=len(chosen), columns=columns, titles=titles)
+
+
+def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarray, title: str = "") -> Figure:
+    """The input image, what the model saw (uint8 28x28, MNIST style) and its probabilities."""
+    figure = Figure(figsize=(10, 3.2), layout="constrained")
+    original, model_input, bars = figure.subplots(1, 3, width_ratios=[1, 1, 1.6])
+    original.imshow(image, cmap="gray")
+    original.set_title("input")
+    model_input.imshow(seen, cmap="gray", vmin=0, vmax=255)
+    model_input.set_title("what the model saw (28x28)")
+    for axes in (original, model_input):
+        axes.set_xticks([])
+        axes.set_yticks([])
+    classes = np.arange(len(probabilities))
+    predicted = int(np.argmax(probabilities))
+    colours = ["tab:orange" if digit == predicted else "tab:blue" for digit in classes]
+    drawn = bars.bar(classes, probabilities, color=colours)
+    bars.bar_label(drawn, labels=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities], fontsize=8)
+    bars.set_ylim(0, 1.1)
+    bars.set_xticks(classes)
+    bars.set_xlabel("digit")
+    bars.set_ylabel("probability")
+    bars.set_title(f"predicted {predicted} ({probabilities[predicted]:.1%})")
+    if title:
+        figure.suptitle(title)
+    return figure

@@ -55,13 +55,20 @@ def save_artifacts(
 
 
 def train_and_evaluate(
-    config: TrainConfig, source: str, output_dir: str | Path, verbose: str | int = "auto"
+    config: TrainConfig,
+    source: str,
+    output_dir: str | Path,
+    verbose: str | int = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> dict[str, Any]:
-    """Train on `source` with `config`, test once, write the artifacts; return the results."""
+    """Train on `source` with `config`, test once, write the artifacts; return the results.
+
+    `callbacks` are passed on to Keras's fit, e.g. the command line's one line per epoch.
+    """
     data, split = prepare_data(source, config)
     set_seed(config.seed)
     model = compile_lenet5(build_lenet5(), config)
-    history = fit(model, split, config, verbose=verbose)
+    history = fit(model, split, config, verbose=verbose, callbacks=callbacks)
     results = build_results(config, data, split, history, evaluate(model, split.x_test, split.y_test))
     save_artifacts(output_dir, results, model)
     return results

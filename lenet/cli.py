@@ -1,0 +1,328 @@
+"""The command line: `lenet train | evaluate | predict | plot` (also `python -m lenet`).
+
+A thin layer over the same functions the notebook calls. TensorFlow is imported inside
+the subcommands, so `--help` and usage errors answer at once.
+
+Exit codes: 0 all good; 1 some inputs failed (the good ones are still done); 2 usage
+errors (bad flags, data, config or model file); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from lenet.config import ConfigError, TrainConfig
+from lenet.data import DataError
+from lenet.images import ImageError
+from lenet.model_file import ModelError
+
+PROGRAM = "lenet"
+DEFAULT_OUTPUT_DIR = "runs/latest"
+USAGE_ERRORS = (ConfigError, DataError, ModelError)
+# Expected failures of a single input: reported in one line, never as a traceback.
+INPUT_ERRORS = (ImageError, OSError)
+
+# Help for TrainConfig's fields; a field missing here is still a flag, helped by its name.
+FIELD_HELP = {
+    "epochs": "passes over the training set",
+    "batch_size": "images per training step",
+    "learning_rate": "Adam's learning rate",
+    "seed": "random seed; the same seed on the same machine gives identical numbers",
+    "validation_size": "training images held out for validation (default: 5,000, or a "
+    "tenth of a smaller training set)",
+}
+DATA_HELP = (
+    "'keras' (MNIST, downloaded once and cached; LENET_MNIST_PATH=FILE uses a local copy), "
+    "'sample' (the 5,000 digits shipped with lenet, offline) or the path of a Keras-layout "
+    ".npz (default: %(default)s)"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script's entry point)."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)  # exits with 2 on usage errors
+    try:
+        return arguments.command(arguments)
+    except KeyboardInterrupt:
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        return 130
+    except USAGE_ERRORS as error:
+        return fail(error, 2)
+    except INPUT_ERRORS as error:
+        return fail(error, 1)
+
+
+def fail(error: BaseException, code: int) -> int:
+    print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="LeNet-5 on MNIST: train, evaluate, predict digits in your own images, plot.",
+        epilog="Run 'lenet COMMAND --help' for a command's options. Exit codes: 0 success, "
+        "1 some inputs failed, 2 usage error, 130 interrupted.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    train = commands.add_parser(
+        "train",
+        help="train LeNet-5 and write results.json, results.png and lenet5.keras",
+        description="Train with the documented recipe (the notebook's defaults), test once on "
+        "the test set and write results.json, results.png and lenet5.keras into --out. "
+        "Shows Keras's progress bar on a terminal, one line per epoch otherwise.",
+    )
+    add_config_flags(train)
+    train.add_argument("--data", default="keras", metavar="keras|sample|PATH", help=DATA_HELP)
+    train.add_argument(
+        "--out", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
+        help="directory for the artifacts, created if needed (default: %(default)s)",
+    )
+    train.set_defaults(command=run_train)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="test loss, accuracy, per-class accuracy and confusion matrix of a saved model",
+        description="Evaluate a saved model on a data source's test set.",
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="a saved model, e.g. runs/latest/lenet5.keras")
+    evaluate.add_argument("--data", default="keras", metavar="keras|sample|PATH", help=DATA_HELP)
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    evaluate.set_defaults(command=run_evaluate)
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict the digit in each of your own images",
+        description="Predict the digit in images of any size and mode (PNG, JPEG, BMP, ...). "
+        "Each is made MNIST-like first: grayscale, inverted if the background is light, "
+        "cropped to the ink, scaled to fit 20x20 and centred in 28x28 by its centre of mass. "
+        "A bad image gets one error line; the others are still predicted (exit code 1).",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a saved model, e.g. runs/latest/lenet5.keras")
+    predict.add_argument(
+        "images", metavar="IMAGE", nargs="+",
+        help="image files, or directories whose image files (by suffix) are all predicted",
+    )
+    predict.add_argument("--top", type=positive_int, default=1, metavar="K", help="show the K most probable digits (default: %(default)s)")
+    predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.add_argument(
+        "--show", metavar="DIR",
+        help="save a figure per image into DIR: the input, what the model saw, the probabilities",
+    )
+    predict.set_defaults(command=run_predict)
+
+    plot = commands.add_parser(
+        "plot",
+        help="re-render results.png from a results.json, without training",
+        description="Draw the accuracy and loss curves of a results.json.",
+    )
+    plot.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by a run")
+    plot.add_argument("--out", metavar="PNG", help="the figure to write (default: results.png next to RESULTS_JSON)")
+    plot.set_defaults(command=run_plot)
+    return parser
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, with its type and default, so new fields appear by themselves."""
+    hints = typing.get_type_hints(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        help_text = FIELD_HELP.get(field.name, field.name.replace("_", " "))
+        kind, choices = flag_type(hints[field.name])
+        if kind is bool:
+            parser.add_argument(
+                flag, dest=field.name, action=argparse.BooleanOptionalAction, default=default,
+                help=f"{help_text} (default: {'on' if default else 'off'})",
+            )
+            continue
+        parser.add_argument(
+            flag, dest=field.name, type=kind, choices=choices, default=default,
+            metavar=field.name.upper() if choices is None else None,
+            help=f"{help_text} (default: %(default)s)" if default is not None else help_text,
+        )
+
+
+def flag_type(hint: Any) -> tuple[Any, list[Any] | None]:
+    """The argparse type (and choices) for a field's type hint: X, X | None, Literal[...]."""
+    arguments = [argument for argument in typing.get_args(hint) if argument is not type(None)]
+    if typing.get_origin(hint) is typing.Literal:
+        return type(arguments[0]), arguments
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(arguments) == 1:
+        return flag_type(arguments[0])
+    return (hint if hint in (int, float, str, bool) else str), None
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def run_train(arguments: argparse.Namespace) -> int:
+    from lenet.run import train_and_evaluate
+
+    config = TrainConfig(**{field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainConfig)})
+    if sys.stdout.isatty():
+        verbose, callbacks = "auto", []
+    else:
+        from lenet.progress import EpochLines
+
+        verbose, callbacks = 0, [EpochLines()]
+    results = train_and_evaluate(config, arguments.data, arguments.out, verbose=verbose, callbacks=callbacks)
+    test = results["test"]
+    print(f"test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
+    print(f"wrote results.json, results.png and lenet5.keras into {arguments.out}")
+    return 0
+
+
+def run_evaluate(arguments: argparse.Namespace) -> int:
+    from lenet.analysis import confusion_matrix, per_class_accuracy
+    from lenet.data import load_mnist
+    from lenet.model_file import load_model
+    from lenet.training import evaluate, predict_probabilities
+
+    data = load_mnist(arguments.data)
+    model = load_model(arguments.model)
+    test = evaluate(model, data.x_test, data.y_test)
+    matrix = confusion_matrix(data.y_test, predict_probabilities(model, data.x_test).argmax(axis=1))
+    per_class = per_class_accuracy(matrix)
+    if arguments.json:
+        print(json.dumps({
+            "model": str(arguments.model),
+            "data": {"source": data.source, "fingerprint": data.fingerprint, "test_size": len(data.y_test)},
+            "test": test,
+            "per_class_accuracy": [None if value != value else float(value) for value in per_class],
+            "confusion_matrix": matrix.tolist(),
+        }, indent=2))
+        return 0
+    print(f"{data.source}: {len(data.y_test):,} test images")
+    print(f"test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
+    print("\nper-class accuracy")
+    print("  ".join(f"{digit}: {value:.3f}" for digit, value in enumerate(per_class)))
+    print("\nconfusion matrix (rows: true digit, columns: predicted)")
+    width = max(4, len(str(matrix.max())) + 1)
+    print("   " + "".join(f"{digit:>{width}}" for digit in range(len(matrix))))
+    for digit, row in enumerate(matrix):
+        print(f"{digit:>3}" + "".join(f"{count:>{width}}" for count in row))
+    return 0
+
+
+def expand_inputs(paths: list[str]) -> list[Path]:
+    """Files as given, directories replaced by their image files (an empty one stays, to fail)."""
+    from lenet.images import image_files
+
+    expanded: list[Path] = []
+    for path in map(Path, paths):
+        files = image_files(path) if path.is_dir() else []
+        expanded.extend(files or [path])
+    return expanded
+
+
+def run_predict(arguments: argparse.Namespace) -> int:
+    import numpy as np
+
+    from lenet.images import load_digit, read_image
+    from lenet.model_file import load_model
+
+    model = load_model(arguments.model)
+    good: list[Path] = []
+    digits: list[np.ndarray] = []
+    errors: list[dict[str, str]] = []
+    for path in expand_inputs(arguments.images):
+        try:
+            if path.is_dir():
+                raise ImageError(f"{path}: directory holds no image files")
+            digits.append(load_digit(path))
+            good.append(path)
+        except ImageError as error:
+            fail(error, 1)
+            errors.append({"image": str(path), "error": str(error)})
+    predictions = []
+    if digits:
+        from lenet.training import predict_probabilities
+
+        probabilities = predict_probabilities(model, np.stack(digits))
+        for path, row in zip(good, probabilities):
+            top = np.argsort(-row, kind="stable")[: arguments.top]
+            predictions.append({
+                "image": str(path),
+                "digit": int(top[0]),
+                "probability": float(row[top[0]]),
+                "top": [{"digit": int(d), "probability": float(row[d])} for d in top],
+            })
+        if arguments.show:
+            failed_figures = save_prediction_figures(Path(arguments.show), good, digits, probabilities, read_image)
+            errors.extend(failed_figures)
+    if arguments.json:
+        print(json.dumps({"predictions": predictions, "errors": errors}, indent=2))
+    else:
+        print_prediction_table(predictions, arguments.top)
+    return 1 if errors else 0
+
+
+def print_prediction_table(predictions: list[dict[str, Any]], top: int) -> None:
+    if not predictions:
+        return
+    width = max(len("image"), *(len(row["image"]) for row in predictions))
+    heading = "digit  probability" if top == 1 else f"top {top} (digit probability)"
+    print(f"{'image':<{width}}  {heading}")
+    for row in predictions:
+        if top == 1:
+            print(f"{row['image']:<{width}}  {row['digit']:>5}  {row['probability']:>11.4f}")
+        else:
+            print(f"{row['image']:<{width}}  " + "   ".join(
+                f"{entry['digit']} {entry['probability']:.4f}" for entry in row["top"]
+            ))
+
+
+def save_prediction_figures(
+    directory: Path, paths: list[Path], digits: list[Any], probabilities: Any, read_image: Any
+) -> list[dict[str, str]]:
+    """One figure per image, <stem>.png in `directory` (numbered when stems repeat)."""
+    from lenet.artifacts import save_figure
+    from lenet.plots import plot_prediction
+
+    errors, used = [], set()
+    for path, digit, row in zip(paths, digits, probabilities):
+        name, number = path.stem, 1
+        while name in used:
+            number += 1
+            name = f"{path.stem}-{number}"
+        used.add(name)
+        target = directory / f"{name}.png"
+        try:
+            save_figure(target, plot_prediction(read_image(path), digit, row, title=str(path)))
+        except OSError as error:
+            fail(f"{target}: cannot write the figure ({error.strerror or error})", 1)
+            errors.append({"image": str(path), "error": f"{target}: cannot write the figure"})
+    return errors
+
+
+def run_plot(arguments: argparse.Namespace) -> int:
+    from lenet.artifacts import RESULTS_PNG, load_results, save_figure
+    from lenet.plots import plot_history
+
+    try:
+        results = load_results(Path(arguments.results))
+    except ValueError as error:
+        return fail(error, 2)
+    out = Path(arguments.out) if arguments.out else Path(arguments.results).parent / RESULTS_PNG
+    try:
+        save_figure(out, plot_history(results["history"]))
+    except OSError as error:
+        return fail(f"{out}: cannot write the figure ({error.strerror or error})", 1)
+    except (KeyError, TypeError, ValueError) as error:
+        return fail(f"{arguments.results}: history is incomplete or malformed ({error})", 2)
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,56 @@
+"""Loading a saved model safely, with one clear line when the file is not what it should be."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used; the message names the file and the problem."""
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a `.keras` digit model (28x28 in, 10 scores out) with Keras's safe mode on.
+
+    Safe mode refuses to deserialise Python code (Lambda layers), so opening a model file
+    from someone else cannot run their code.
+    """
+    import keras  # imported here so that `lenet --help` never loads TensorFlow
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    if path.suffix.lower() not in (".h5", ".hdf5") and not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a Keras model (not a .keras zip archive)")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises ValueError, KeyError, zip and JSON errors alike
+        message = str(error)
+        if "Lambda" in message or "safe_mode" in message:
+            raise ModelError(
+                f"{path}: refused: the model contains a Lambda layer, which runs arbitrary Python "
+                "code, so Keras's safe mode does not load it; only load such a file with "
+                "keras.saving.load_model(path, safe_mode=False) if you trust where it came from"
+            ) from None
+        raise ModelError(f"{path}: not a Keras model ({_first_line(message, error)})") from None
+    if not isinstance(model, keras.Model):
+        raise ModelError(f"{path}: not a Keras model (holds a {type(model).__name__})")
+    check_digit_model(model, path)
+    return model
+
+
+def check_digit_model(model: Any, path: str | Path) -> None:
+    """Refuse a model that does not take 28x28 images and give 10 class scores."""
+    input_shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
+    output_shape = tuple(model.outputs[0].shape[1:]) if model.outputs else None
+    if input_shape not in ((28, 28, 1), (28, 28)) or output_shape != (10,):
+        raise ModelError(
+            f"{path}: not a digit model: takes {input_shape} and gives {output_shape}, "
+            "expected (28, 28, 1) images and 10 class scores"
+        )
+
+
+def _first_line(message: str, error: Exception) -> str:
+    return (message.strip().splitlines() or [type(error).__name__])[0][:200]
