@@ -38,7 +38,8 @@ def mnist_style(array: np.ndarray) -> np.ndarray:
     if peak < NO_INK:
         return digit
     rows, columns = np.nonzero(ink >= INK_THRESHOLD * peak)
-    cropped = ink[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+    # Stretched so the strongest stroke is full white, as in MNIST: pencil looks like ink.
+    cropped = ink[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1] / peak
     scaled = _scale_to_box(np.round(cropped * 255).astype(np.uint8))
     top, left = _centre_of_mass_offset(scaled)
     digit[top : top + scaled.shape[0], left : left + scaled.shape[1]] = scaled

@@ -11,6 +11,8 @@ import pytest
 # The notebook, run by nbval in a kernel that inherits this environment, takes its
 # quick-mode parameters from here: the shipped sample, 2 epochs, a temporary output dir.
 _NOTEBOOK_OUTPUT = tempfile.mkdtemp(prefix="lenet-notebook-")
+# Hypothesis keeps its example database here instead of .hypothesis/ in the working tree.
+_HYPOTHESIS_STORAGE = tempfile.mkdtemp(prefix="lenet-hypothesis-")
 os.environ.update(
     LENET_DATA="sample",
     LENET_EPOCHS="2",
@@ -18,12 +20,14 @@ os.environ.update(
     LENET_SEED="42",
     LENET_OUTPUT_DIR=_NOTEBOOK_OUTPUT,
     MPLBACKEND="Agg",
+    HYPOTHESIS_STORAGE_DIRECTORY=_HYPOTHESIS_STORAGE,
 )
 os.environ.pop("LENET_MNIST_PATH", None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_NOTEBOOK_OUTPUT, ignore_errors=True)
+    shutil.rmtree(_HYPOTHESIS_STORAGE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
