@@ -170,9 +170,9 @@ def positive_int(text: str) -> int:
 
 
 def run_train(arguments: argparse.Namespace) -> int:
-    from lenet.run import train_and_evaluate
-
     config = TrainConfig(**{field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainConfig)})
+    from lenet.run import train_and_evaluate  # after the config checks: bad flags answer at once
+
     if sys.stdout.isatty():
         verbose, callbacks = "auto", []
     else:

@@ -17,13 +17,13 @@ def load_model(path: str | Path) -> Any:
     Safe mode refuses to deserialise Python code (Lambda layers), so opening a model file
     from someone else cannot run their code.
     """
-    import keras  # imported here so that `lenet --help` never loads TensorFlow
-
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
     if path.suffix.lower() not in (".h5", ".hdf5") and not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras model (not a .keras zip archive)")
+    import keras  # only now: the checks above answer without loading TensorFlow
+
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, KeyError, zip and JSON errors alike
