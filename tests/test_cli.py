@@ -226,3 +226,23 @@ def test_interrupt_exits_with_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "run_plot", interrupted)
     assert cli.main(["plot", "results.json"]) == 130
     assert capsys.readouterr().err == "lenet: interrupted\n"
+
+
+def test_public_names_load_on_first_use():
+    probe = (
+        "import sys, lenet\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "missing = [name for name in lenet.__all__ if getattr(lenet, name, None) is None]\n"
+        "assert not missing, missing\n"
+        "assert set(lenet.__all__) <= set(dir(lenet))\n"
+        "try:\n"
+        "    lenet.no_such_name\n"
+        "except AttributeError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "module 'lenet' has no attribute 'no_such_name'"

@@ -28,3 +28,15 @@ def test_digit_grid_titles_each_image_with_its_label(sample):
     shown = [axes for axes in figure.axes if axes.images]
     assert len(shown) == 10
     assert [axes.get_title() for axes in shown] == [str(label) for label in sample.y_train[:10]]
+
+
+def test_prediction_figure_shows_input_model_view_and_probabilities(sample):
+    probabilities = np.full(10, 0.02)
+    probabilities[7] = 0.82
+    image = np.full((60, 40), 255, dtype=np.uint8)
+    figure = lenet.plot_prediction(image, sample.x_test[0], probabilities, title="seven.png")
+    original, seen, bars = figure.axes
+    assert original.images[0].get_array().shape == (60, 40)
+    assert seen.images[0].get_array().shape == (28, 28)
+    np.testing.assert_allclose([patch.get_height() for patch in bars.patches], probabilities)
+    assert bars.get_title() == "predicted 7 (82.0%)" and figure.get_suptitle() == "seven.png"
