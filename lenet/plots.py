@@ -109,7 +109,8 @@ def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarr
     """The input image, what the model saw (uint8 28x28, MNIST style) and its probabilities."""
     figure = Figure(figsize=(10, 3.2), layout="constrained")
     original, model_input, bars = figure.subplots(1, 3, width_ratios=[1, 1, 1.6])
-    original.imshow(image, cmap="gray")
+    # uint8 on its true scale (grey paper shows grey); wider types scaled to their range.
+    original.imshow(image, cmap="gray", **({"vmin": 0, "vmax": 255} if image.dtype == np.uint8 else {}))
     original.set_title("input")
     model_input.imshow(seen, cmap="gray", vmin=0, vmax=255)
     model_input.set_title("what the model saw (28x28)")
