@@ -112,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
         "images", metavar="IMAGE", nargs="+",
         help="image files, or directories whose image files (by suffix) are all predicted",
     )
-    predict.add_argument("--top", type=positive_int, default=1, metavar="K", help="show the K most probable digits (default: %(default)s)")
+    predict.add_argument(
+        "--top", type=positive_int, default=1, metavar="K",
+        help="show the K most probable digits (default: %(default)s)",
+    )
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
     predict.add_argument(
         "--show", metavar="DIR",
@@ -126,15 +129,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw the accuracy and loss curves of a results.json.",
     )
     plot.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by a run")
-    plot.add_argument("--out", metavar="PNG", help="the figure to write (default: results.png next to RESULTS_JSON)")
+    plot.add_argument(
+        "--out", metavar="PNG", help="the figure to write (default: results.png next to RESULTS_JSON)"
+    )
     plot.set_defaults(command=run_plot)
     return parser
 
 
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per TrainConfig field, with its type and default, so new fields appear by themselves."""
-    hints = typing.get_type_hints(TrainConfig)
-    for field in dataclasses.fields(TrainConfig):
+def add_config_flags(parser: argparse.ArgumentParser, config_class: type = TrainConfig) -> None:
+    """One flag per config field, with its type and default, so new fields appear by themselves.
+
+    bool fields get --name/--no-name, Literal fields their choices, `X | None` the type X.
+    """
+    hints = typing.get_type_hints(config_class)
+    for field in dataclasses.fields(config_class):
         flag = "--" + field.name.replace("_", "-")
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
         help_text = FIELD_HELP.get(field.name, field.name.replace("_", " "))
@@ -170,8 +178,14 @@ def positive_int(text: str) -> int:
 
 
 def run_train(arguments: argparse.Namespace) -> int:
-    config = TrainConfig(**{field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainConfig)})
-    from lenet.run import train_and_evaluate  # after the config checks: bad flags answer at once
+    values = {field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**values)
+    out = Path(arguments.out)
+    try:  # before training, not after: an unusable --out should not cost a run
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return fail(f"{out}: cannot create the output directory ({error.strerror or error})", 2)
+    from lenet.run import train_and_evaluate  # after the checks: bad flags answer at once
 
     if sys.stdout.isatty():
         verbose, callbacks = "auto", []
@@ -262,8 +276,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
                 "top": [{"digit": int(d), "probability": float(row[d])} for d in top],
             })
         if arguments.show:
-            failed_figures = save_prediction_figures(Path(arguments.show), good, digits, probabilities, read_image)
-            errors.extend(failed_figures)
+            errors += save_prediction_figures(Path(arguments.show), good, digits, probabilities, read_image)
     if arguments.json:
         print(json.dumps({"predictions": predictions, "errors": errors}, indent=2))
     else:

@@ -45,7 +45,7 @@ def check_digit_model(model: Any, path: str | Path) -> None:
     """Refuse a model that does not take 28x28 images and give 10 class scores."""
     input_shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
     output_shape = tuple(model.outputs[0].shape[1:]) if model.outputs else None
-    if input_shape not in ((28, 28, 1), (28, 28)) or output_shape != (10,):
+    if input_shape != (28, 28, 1) or output_shape != (10,):
         raise ModelError(
             f"{path}: not a digit model: takes {input_shape} and gives {output_shape}, "
             "expected (28, 28, 1) images and 10 class scores"

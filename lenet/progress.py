@@ -27,8 +27,13 @@ class EpochLines(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         # Loss before accuracy, training before validation, as in results.json.
-        names = sorted(logs, key=lambda name: (name.startswith("val_"), name != "loss" and name != "val_loss", name))
+        names = sorted(logs, key=_metric_order)
         metrics = "  ".join(f"{name} {float(logs[name]):.4f}" for name in names)
         seconds = time.perf_counter() - self._start
         line = f"epoch {epoch + 1}/{self.params.get('epochs', '?')}  {metrics}  {seconds:.1f} s"
         print(line, file=self.stream or sys.stdout, flush=True)
+
+
+def _metric_order(name: str) -> tuple[bool, bool, str]:
+    metric = name.removeprefix("val_")
+    return name != metric, metric != "loss", metric
