@@ -204,10 +204,12 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     from lenet.analysis import confusion_matrix, per_class_accuracy
     from lenet.data import load_mnist
     from lenet.model_file import load_model
-    from lenet.training import evaluate, predict_probabilities
+    from lenet.training import compile_lenet5, evaluate, predict_probabilities
 
-    data = load_mnist(arguments.data)
     model = load_model(arguments.model)
+    data = load_mnist(arguments.data)
+    if not getattr(model, "compiled", True):  # saved without its training setup: the recipe's loss
+        compile_lenet5(model, TrainConfig())
     test = evaluate(model, data.x_test, data.y_test)
     matrix = confusion_matrix(data.y_test, predict_probabilities(model, data.x_test).argmax(axis=1))
     per_class = per_class_accuracy(matrix)
