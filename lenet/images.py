@@ -143,7 +143,7 @@ def read_image(path: str | Path) -> np.ndarray:
             array = _grayscale(image)
     except (UnidentifiedImageError, Image.DecompressionBombError) as error:
         raise ImageError(f"{path}: not an image ({_first_line(error)})") from None
-    except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt data
+    except Exception as error:  # truncated or corrupt data: Pillow raises OSError, SyntaxError, struct.error...
         raise ImageError(f"{path}: not a readable image ({_first_line(error)})") from None
     if array.size == 0:
         raise ImageError(f"{path}: empty image ({array.shape[1]}x{array.shape[0]} pixels)")
