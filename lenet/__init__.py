@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from lenet.analysis import confusion_matrix, misclassified, per_class_accuracy  # noqa: E402
 from lenet.artifacts import load_results, save_figure, save_json  # noqa: E402
+from lenet.checkpoint import CheckpointError, checkpoint_dir  # noqa: E402
 from lenet.config import (  # noqa: E402
     ConfigError,
     TrainConfig,
@@ -31,6 +32,7 @@ from lenet.plots import (  # noqa: E402
 )
 from lenet.run import build_results, prepare_data, save_artifacts, train_and_evaluate  # noqa: E402
 from lenet.training import (  # noqa: E402
+    TrainingError,
     compile_lenet5,
     evaluate,
     fit,
@@ -39,13 +41,16 @@ from lenet.training import (  # noqa: E402
 )
 
 __all__ = [
+    "CheckpointError",
     "ConfigError",
     "DataError",
     "Mnist",
     "Split",
     "TrainConfig",
+    "TrainingError",
     "build_lenet5",
     "build_results",
+    "checkpoint_dir",
     "compile_lenet5",
     "config_from_parameters",
     "confusion_matrix",
