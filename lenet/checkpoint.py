@@ -73,7 +73,7 @@ class Checkpoint:
             ("data", self.fingerprint, state.get("fingerprint")),
         ):
             if mine != theirs:
-                raise self._error(f"belongs to a run with other {name} ({theirs} instead of {mine})")
+                raise self._error(f"was made with other {name} (saved: {theirs}; this run: {mine})")
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)  # so its saved state loads too
         try:

@@ -117,8 +117,14 @@ OFFLINE_HINT = (
 
 
 def keras_cache_dir() -> Path:
-    """Keras's cache folder, as keras.datasets uses it: KERAS_HOME, else ~/.keras."""
-    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    """Keras's cache folder, as keras.datasets uses it: KERAS_HOME, else ~/.keras.
+
+    Like Keras, it falls back to the temporary folder when the home folder is read-only.
+    """
+    if os.environ.get("KERAS_HOME"):
+        return Path(os.environ["KERAS_HOME"])
+    home = Path.home() if os.access(Path.home(), os.W_OK) else Path(tempfile.gettempdir())
+    return home / ".keras"
 
 
 def file_sha256(path: Path) -> str:
