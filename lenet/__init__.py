@@ -25,6 +25,8 @@ _MODULES = {
     "load_results": "lenet.artifacts",
     "save_figure": "lenet.artifacts",
     "save_json": "lenet.artifacts",
+    "CheckpointError": "lenet.checkpoint",
+    "checkpoint_dir": "lenet.checkpoint",
     "ConfigError": "lenet.config",
     "TrainConfig": "lenet.config",
     "config_from_parameters": "lenet.config",
@@ -55,6 +57,7 @@ _MODULES = {
     "fit": "lenet.training",
     "predict_probabilities": "lenet.training",
     "set_seed": "lenet.training",
+    "TrainingError": "lenet.training",
 }
 
 __all__ = sorted(_MODULES)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import types
 import typing
@@ -85,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", default="keras", metavar="keras|sample|PATH", help=DATA_HELP)
     train.add_argument(
         "--out", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
-        help="directory for the artifacts, created if needed (default: %(default)s)",
+        help="directory for the artifacts, created if needed; a run interrupted earlier with the "
+        "same directory resumes after its last completed epoch (default: %(default)s)",
     )
     train.set_defaults(command=run_train)
 
@@ -180,12 +182,12 @@ def positive_int(text: str) -> int:
 def run_train(arguments: argparse.Namespace) -> int:
     values = {field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**values)
-    out = Path(arguments.out)
-    try:  # before training, not after: an unusable --out should not cost a run
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return fail(f"{out}: cannot create the output directory ({error.strerror or error})", 2)
-    from lenet.run import train_and_evaluate  # after the checks: bad flags answer at once
+    problem = output_dir_problem(Path(arguments.out))
+    if problem:  # before training, not after: an unusable --out should not cost a run
+        return fail(f"{arguments.out}: {problem}", 2)
+    from lenet.checkpoint import CheckpointError  # after the checks: bad flags answer at once
+    from lenet.run import train_and_evaluate
+    from lenet.training import TrainingError
 
     if sys.stdout.isatty():
         verbose, callbacks = "auto", []
@@ -193,11 +195,30 @@ def run_train(arguments: argparse.Namespace) -> int:
         from lenet.progress import EpochLines
 
         verbose, callbacks = 0, [EpochLines()]
-    results = train_and_evaluate(config, arguments.data, arguments.out, verbose=verbose, callbacks=callbacks)
+    try:  # a run interrupted earlier with the same --out resumes after its last epoch
+        results = train_and_evaluate(config, arguments.data, arguments.out, verbose=verbose, callbacks=callbacks)
+    except CheckpointError as error:
+        return fail(error, 2)
+    except TrainingError as error:
+        return fail(error, 1)
     test = results["test"]
     print(f"test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
     print(f"wrote results.json, results.png and lenet5.keras into {arguments.out}")
     return 0
+
+
+def output_dir_problem(out: Path) -> str | None:
+    """Why `out` cannot become the output directory, or None; creates nothing."""
+    if out.exists():
+        return None if out.is_dir() else "exists and is not a directory"
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: no permission to write in {parent}"
+    return None
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,19 +74,65 @@ def load_mnist(source: str | os.PathLike = "keras") -> Mnist:
     return _load_npz(Path(source), source=str(source))
 
 
-def download_mnist(url: str | None = None) -> Path:
-    """Download Keras's mnist.npz into the Keras cache, verifying its sha256."""
+def download_mnist(url: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Download Keras's mnist.npz into the Keras cache (KERAS_HOME or ~/.keras), once.
+
+    The file must have the sha256 KERAS_MNIST_SHA256. It is downloaded into a temporary
+    folder and moved into the cache only once verified, so a corrupted, truncated or
+    interrupted download never stays in the cache.
+    """
     import keras  # imported here so that loading a local file never needs TensorFlow
 
     url = url or os.environ.get("LENET_MNIST_URL") or KERAS_MNIST_URL
+    target = Path(cache_dir or keras_cache_dir()) / "datasets" / "mnist.npz"
+    if target.is_file():
+        if file_sha256(target) == KERAS_MNIST_SHA256:
+            return target
+        target.unlink()  # a stale or damaged copy: replaced by a verified download, or gone
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".mnist-download-"))
     try:
-        return Path(keras.utils.get_file("mnist.npz", origin=url, file_hash=KERAS_MNIST_SHA256))
-    except Exception as error:  # urllib, HTTP and checksum errors all end here
+        downloaded = keras.utils.get_file(
+            "mnist.npz", origin=url, file_hash=KERAS_MNIST_SHA256, hash_algorithm="sha256",
+            cache_dir=staging, cache_subdir="",
+        )
+        os.replace(downloaded, target)
+    except ValueError:  # Keras's checksum mismatch
         raise DataError(
-            f"could not download MNIST from {url}: {error}. Without network, use a local "
-            "Keras-layout mnist.npz: load_mnist('path/to/mnist.npz'), or set "
-            "LENET_MNIST_PATH=path/to/mnist.npz (the notebook and CLI read it)"
-        ) from error
+            f"{url}: the downloaded file is corrupted or truncated (its sha256 is not "
+            f"{KERAS_MNIST_SHA256}); it was not kept. {OFFLINE_HINT}"
+        ) from None
+    except Exception as error:  # urllib and HTTP errors, refused connections
+        raise DataError(f"could not download MNIST from {url}: {error}. {OFFLINE_HINT}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+OFFLINE_HINT = (
+    "Without network, use a local Keras-layout mnist.npz: set LENET_MNIST_PATH=path/to/mnist.npz "
+    "(the notebook and the CLI read it), pass --data path/to/mnist.npz to the CLI, or call "
+    "load_mnist('path/to/mnist.npz')"
+)
+
+
+def keras_cache_dir() -> Path:
+    """Keras's cache folder, as keras.datasets uses it: KERAS_HOME, else ~/.keras.
+
+    Like Keras, it falls back to the temporary folder when the home folder is read-only.
+    """
+    if os.environ.get("KERAS_HOME"):
+        return Path(os.environ["KERAS_HOME"])
+    home = Path.home() if os.access(Path.home(), os.W_OK) else Path(tempfile.gettempdir())
+    return home / ".keras"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _load_npz(path: Path, source: str) -> Mnist:
@@ -97,7 +146,7 @@ def _load_npz(path: Path, source: str) -> Mnist:
             arrays = {key: archive[key] for key in ARRAY_KEYS}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(f"{path}: not a readable .npz file ({error})") from None
     for part in ("train", "test"):
         _check_part(path, part, arrays[f"x_{part}"], arrays[f"y_{part}"])
@@ -108,6 +157,9 @@ def _load_npz(path: Path, source: str) -> Mnist:
 def _check_part(path: Path, part: str, images: np.ndarray, labels: np.ndarray) -> None:
     """Raise DataError unless images are uint8 (N, 28, 28) and labels integers 0-9 (N,)."""
     x_name, y_name = f"x_{part}", f"y_{part}"
+    for name, array in ((x_name, images), (y_name, labels)):
+        if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
+            raise DataError(f"{path}: {name} holds NaN values (dtype {array.dtype})")
     if images.dtype != np.uint8:
         raise DataError(f"{path}: {x_name} has dtype {images.dtype}, expected uint8 pixels 0-255")
     if images.ndim != 3 or images.shape[1:] != (28, 28):

@@ -8,6 +8,7 @@ from typing import Any
 import keras
 
 from lenet import artifacts
+from lenet.checkpoint import checkpoint_dir, remove_checkpoint
 from lenet.config import TrainConfig
 from lenet.data import Mnist, Split, load_mnist, split_validation
 from lenet.model import build_lenet5
@@ -43,7 +44,10 @@ def build_results(
 def save_artifacts(
     output_dir: str | Path, results: dict[str, Any], model: keras.Model | None = None
 ) -> dict[str, Path]:
-    """Write results.json, results.png (drawn from results) and, given one, the model."""
+    """Write results.json, results.png (drawn from results) and, given one, the model.
+
+    Given the model, the run is complete, so its checkpoint (`output_dir/.checkpoint`) goes.
+    """
     output_dir = Path(output_dir)
     written = {
         "results": artifacts.save_json(output_dir / artifacts.RESULTS_JSON, results),
@@ -51,6 +55,7 @@ def save_artifacts(
     }
     if model is not None:
         written["model"] = artifacts.save_model(output_dir / artifacts.MODEL_FILE, model)
+        remove_checkpoint(checkpoint_dir(output_dir))  # the run is complete: nothing to resume
     return written
 
 
@@ -63,12 +68,25 @@ def train_and_evaluate(
 ) -> dict[str, Any]:
     """Train on `source` with `config`, test once, write the artifacts; return the results.
 
-    `callbacks` are passed on to Keras's fit, e.g. the command line's one line per epoch.
+    Started again with the same output directory after an interruption, it resumes from the
+    last completed epoch. Bad data, a bad config or a NaN loss raise before anything is
+    written, and leave no output directory behind that was not there before. `callbacks`
+    are passed on to Keras's fit, e.g. the command line's one line per epoch.
     """
+    output_dir = Path(output_dir)
+    existed = output_dir.exists()
     data, split = prepare_data(source, config)
-    set_seed(config.seed)
-    model = compile_lenet5(build_lenet5(), config)
-    history = fit(model, split, config, verbose=verbose, callbacks=callbacks)
-    results = build_results(config, data, split, history, evaluate(model, split.x_test, split.y_test))
-    save_artifacts(output_dir, results, model)
+    try:
+        set_seed(config.seed)
+        model = compile_lenet5(build_lenet5(), config)
+        history = fit(
+            model, split, config, verbose=verbose, callbacks=callbacks,
+            checkpoint_dir=checkpoint_dir(output_dir),
+        )
+        results = build_results(config, data, split, history, evaluate(model, split.x_test, split.y_test))
+        save_artifacts(output_dir, results, model)
+    except BaseException:
+        if not existed and output_dir.is_dir() and not any(output_dir.iterdir()):
+            output_dir.rmdir()
+        raise
     return results

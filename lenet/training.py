@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, remove_checkpoint, training_fingerprint
 from lenet.config import TrainConfig
 from lenet.data import Split
 
@@ -73,19 +76,28 @@ def evaluation_batches(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
     return dataset.batch(EVALUATION_BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Records wall-clock seconds per epoch (training plus validation)."""
+class TrainingError(RuntimeError):
+    """Training that went wrong (e.g. a NaN loss); the message says what to change."""
 
-    def __init__(self) -> None:
+
+class EpochRecord(keras.callbacks.Callback):
+    """The per-epoch history as Keras logs it, plus wall-clock seconds (training + validation).
+
+    It can start from the history of a checkpoint, so a resumed run reports every epoch.
+    """
+
+    def __init__(self, history: dict[str, list[float]] | None = None) -> None:
         super().__init__()
-        self.seconds: list[float] = []
+        self.history: dict[str, list[float]] = {name: list(values) for name, values in (history or {}).items()}
         self._start = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.seconds.append(round(time.perf_counter() - self._start, 3))
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        self.history.setdefault("seconds", []).append(round(time.perf_counter() - self._start, 3))
 
 
 def steps_per_epoch(size: int, batch_size: int) -> int:
@@ -98,23 +110,46 @@ def fit(
     config: TrainConfig,
     verbose: str | int = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> dict[str, list[float]]:
     """Train a compiled model, validating after every epoch; return the per-epoch history.
 
-    The history has loss, accuracy, val_loss, val_accuracy and seconds (per epoch).
+    The history has loss, accuracy, val_loss, val_accuracy and seconds (per epoch). With a
+    `checkpoint_dir`, every completed epoch is saved there and a later call with the same
+    config and data resumes after the last saved epoch, with identical numbers; the
+    checkpoint stays until `save_artifacts` writes the run's results (or the loss turns NaN).
+    A NaN or infinite loss stops training with a TrainingError.
     """
-    timer = EpochTimer()
-    history = model.fit(
-        training_batches(split.x_train, split.y_train, config),
-        validation_data=evaluation_batches(split.x_val, split.y_val),
-        epochs=config.epochs,
-        steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
-        callbacks=[timer, keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
-        shuffle=False,  # training_batches already shuffles, reproducibly
-        verbose=verbose,
-    )
-    metrics = {name: [float(value) for value in values] for name, values in history.history.items()}
-    return {**metrics, "seconds": timer.seconds}
+    checkpoint = None
+    record = EpochRecord()
+    if checkpoint_dir is not None:
+        checkpoint = Checkpoint(checkpoint_dir, config, training_fingerprint(split))
+        record = EpochRecord(checkpoint.restore(model))
+    first_epoch = len(record.history.get("loss", []))
+    guards = [record, keras.callbacks.TerminateOnNaN()]
+    if checkpoint is not None:
+        guards.append(CheckpointEveryEpoch(checkpoint, record.history))
+    if first_epoch < config.epochs:
+        model.fit(
+            training_batches(split.x_train, split.y_train, config, first_epoch=first_epoch),
+            validation_data=evaluation_batches(split.x_val, split.y_val),
+            epochs=config.epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
+            callbacks=[*guards, *(callbacks or [])],
+            shuffle=False,  # training_batches already shuffles, reproducibly
+            verbose=verbose,
+        )
+    losses = record.history.get("loss", [])
+    if not all(math.isfinite(loss) for loss in losses):
+        if checkpoint is not None:
+            remove_checkpoint(checkpoint.directory)  # the same config would diverge again
+        raise TrainingError(
+            f"training stopped: the loss became {losses[-1]} in epoch "
+            f"{len(losses)} of {config.epochs} (learning_rate={config.learning_rate:g}); "
+            "lower the learning rate"
+        )
+    return record.history
 
 
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

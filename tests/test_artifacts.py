@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +35,31 @@ def test_load_results_refuses_what_is_not_a_results_file(tmp_path):
         lenet.load_results(tmp_path / "other.json")
     with pytest.raises(ValueError, match="no such file"):
         lenet.load_results(tmp_path / "missing.json")
+
+
+def half_then_crash(path):
+    """Stand-in for a serializer that dies half way: a partial file, then an error."""
+    Path(path).write_bytes(b"half a fi")
+    raise OSError("disk full")
+
+
+@pytest.mark.parametrize("artifact", ["results.json", "results.png", "lenet5.keras"])
+def test_a_crash_while_saving_keeps_the_previous_artifact_and_no_temporary(tmp_path, monkeypatch, artifact):
+    import keras
+    import matplotlib.figure
+
+    model = lenet.build_lenet5()
+    history = {"loss": [0.5], "accuracy": [0.8], "val_loss": [0.4], "val_accuracy": [0.85]}
+    lenet.save_artifacts(tmp_path, {"history": history}, model)
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    if artifact == "results.json":
+        monkeypatch.setattr(Path, "write_text", lambda path, text: half_then_crash(path))
+    elif artifact == "results.png":
+        monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda figure, path, **kwargs: half_then_crash(path))
+    else:
+        monkeypatch.setattr(model, "save", half_then_crash)
+    with pytest.raises(OSError, match="disk full"):
+        lenet.save_artifacts(tmp_path, {"history": {**history, "loss": [0.1]}}, model)
+    assert (tmp_path / artifact).read_bytes() == before[artifact]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(before)
+    assert keras.models.load_model(tmp_path / "lenet5.keras", safe_mode=True).count_params() == 61_706

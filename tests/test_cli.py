@@ -237,7 +237,8 @@ def test_model_files_that_cannot_be_used_are_usage_errors(tmp_path, monkeypatch,
         (["predict", "model.keras", "digit.png", "--top", "0"], "must be at least 1"),
         (["fly"], "invalid choice"),
         (["plot", "results.json"], "results.json: no such file"),
-        (["train", "--data", "sample", "--out", "taken"], "taken: cannot create the output directory"),
+        (["train", "--data", "sample", "--out", "taken"], "taken: exists and is not a directory"),
+        (["train", "--data", "sample", "--out", "taken/run"], "taken/run: cannot be created: taken is not a"),
     ],
 )
 def test_usage_errors_exit_with_2_and_one_line(arguments, problem, tmp_path):
@@ -268,3 +269,28 @@ def test_interrupt_exits_with_130(monkeypatch, capsys):
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="module 'lenet' has no attribute 'no_such_name'"):
         lenet.no_such_name  # noqa: B018
+
+
+def test_an_interrupted_train_exits_130_and_resumes_with_the_same_numbers(trained, tmp_path, monkeypatch, capsys):
+    """Ctrl-C after epoch 2, then the same command again: it runs epoch 3 only, same results."""
+    from lenet import progress
+
+    class InterruptedAfterEpoch2(progress.EpochLines):
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if epoch + 1 == 2:
+                raise KeyboardInterrupt
+
+    command = ["train", "--data", "sample", "--epochs", str(EPOCHS), "--out", str(tmp_path / "run")]
+    monkeypatch.setattr(progress, "EpochLines", InterruptedAfterEpoch2)
+    assert cli.main(command) == 130
+    first = capsys.readouterr()
+    assert [line.split()[1] for line in first.out.splitlines()] == ["1/3", "2/3"]
+    assert first.err == "lenet: interrupted\n" and (tmp_path / "run" / ".checkpoint").is_dir()
+    monkeypatch.undo()
+    assert cli.main(command) == 0
+    assert [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")] == ["3/3"]
+    resumed = lenet.load_results(tmp_path / "run" / "results.json")
+    uninterrupted = lenet.load_results(trained[0] / "results.json")
+    assert resumed["history"] == uninterrupted["history"] and resumed["test"] == uninterrupted["test"]
+    assert not (tmp_path / "run" / ".checkpoint").exists()

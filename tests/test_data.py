@@ -76,14 +76,6 @@ def test_keras_source_uses_local_path_when_set(tmp_path, monkeypatch):
     assert lenet.load_mnist("keras").source == str(path)
 
 
-def test_failed_download_explains_the_offline_way(tmp_path, monkeypatch):
-    monkeypatch.delenv("LENET_MNIST_PATH", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setenv("LENET_MNIST_URL", "http://127.0.0.1:9/mnist.npz")  # discard port: refused
-    with pytest.raises(lenet.DataError, match="LENET_MNIST_PATH"):
-        lenet.load_mnist("keras")
-
-
 def test_validation_is_the_end_of_the_training_set(sample):
     split = lenet.split_validation(sample, 400)
     assert split.sizes() == {"train": 3600, "validation": 400, "test": 1000}
@@ -92,3 +84,41 @@ def test_validation_is_the_end_of_the_training_set(sample):
     assert split.x_test is sample.x_test
     with pytest.raises(lenet.DataError, match="cannot hold out 4000 of 4000"):
         lenet.split_validation(sample, 4000)
+
+
+def damaged(path, damage):
+    """Damage a written .npz: cut it short, or flip bytes inside the compressed arrays."""
+    content = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(content[: len(content) // 2])
+    else:
+        middle = len(content) // 2
+        path.write_bytes(content[:middle] + bytes(b ^ 0xFF for b in content[middle : middle + 64]) + content[middle + 64 :])
+    return path
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupted"])
+@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+def test_a_damaged_npz_is_refused_by_name(tmp_path, sample, damage, save):
+    path = tmp_path / "bad.npz"
+    save(path, x_train=sample.x_train[:200], y_train=sample.y_train[:200], x_test=sample.x_test[:50],
+         y_test=sample.y_test[:50])
+    with pytest.raises(lenet.DataError, match="bad.npz: not a readable .npz file"):
+        lenet.load_mnist(damaged(path, damage))
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"x_train": np.full((12, 28, 28), np.nan, np.float32)}, "x_train holds NaN values \\(dtype float32\\)"),
+        ({"y_test": np.array([0, 1, np.nan, 3])}, "y_test holds NaN values \\(dtype float64\\)"),
+        ({"y_test": np.array([0, 1, -1, 3], np.int8)}, "y_test holds labels from -1 to 3, expected 0-9"),
+        ({"x_test": np.zeros((5, 28, 28), np.uint8)}, "y_test has shape \\(4,\\), expected \\(5,\\) to match x_test"),
+        ({"x_train": np.zeros((12, 784), np.uint8)}, "x_train has shape \\(12, 784\\), expected \\(N, 28, 28\\)"),
+        ({"y_train": np.array(["1"] * 12)}, "y_train has dtype <U1, expected integer labels"),
+        ({"x_train": np.array([None] * 12, dtype=object)}, "not a readable .npz file"),
+    ],
+)
+def test_bad_arrays_get_one_clear_error_each(tmp_path, overrides, message):
+    with pytest.raises(lenet.DataError, match=f"bad.npz: {message}"):
+        lenet.load_mnist(write_npz(tmp_path / "bad.npz", **overrides))

@@ -1,0 +1,125 @@
+"""Resuming an interrupted run: a checkpoint after every epoch, restored on the next start.
+
+After each completed epoch the model (weights and Adam's state) and the history so far are
+written to `<output_dir>/.checkpoint/`. A run started again with the same output directory,
+config and data loads them and trains only the remaining epochs; since epoch e's shuffle
+depends only on (seed, e), it ends with exactly the numbers of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from lenet import artifacts
+from lenet.config import TrainConfig
+from lenet.data import Split
+
+CHECKPOINT_DIR = ".checkpoint"
+STATE_FILE = "state.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed; the message names the directory and the way out."""
+
+
+def checkpoint_dir(output_dir: str | Path) -> Path:
+    """Where a run writing into `output_dir` keeps its checkpoint."""
+    return Path(output_dir) / CHECKPOINT_DIR
+
+
+def training_fingerprint(split: Split) -> str:
+    """sha256 over the training and validation arrays: resuming on other data is refused."""
+    digest = hashlib.sha256()
+    for array in (split.x_train, split.y_train, split.x_val, split.y_val):
+        digest.update(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+    return digest.hexdigest()
+
+
+def remove_checkpoint(directory: str | Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+class Checkpoint:
+    """The checkpoint of one run: what it must match, and how to restore and extend it."""
+
+    def __init__(self, directory: str | Path, config: TrainConfig, fingerprint: str) -> None:
+        self.directory = Path(directory)
+        # Through JSON, so it compares equal to what state.json holds.
+        self.config = json.loads(json.dumps(config.to_dict()))
+        self.fingerprint = fingerprint
+
+    def restore(self, model: keras.Model) -> dict[str, list[float]]:
+        """Load the saved state into a compiled model; return the history so far ({} if none).
+
+        A checkpoint of another config or other data is refused, never silently discarded.
+        """
+        state_path = self.directory / STATE_FILE
+        if not state_path.is_file():
+            return {}
+        try:
+            state = json.loads(state_path.read_text())
+            history, model_file = state["history"], self.directory / state["model"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise self._error(f"unreadable ({error})") from None
+        for name, mine, theirs in (
+            ("config", self.config, state.get("config")),
+            ("data", self.fingerprint, state.get("fingerprint")),
+        ):
+            if mine != theirs:
+                raise self._error(f"was made with other {name} (saved: {theirs}; this run: {mine})")
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)  # so its saved state loads too
+        try:
+            model.load_weights(model_file)
+        except Exception as error:  # h5py, zipfile and Keras errors alike
+            raise self._error(f"{model_file.name} is unreadable ({error})") from None
+        return history
+
+    def save(self, model: keras.Model, history: dict[str, list[float]]) -> None:
+        """Write the model, then state.json (the commit point), then drop older model files.
+
+        Each file is written atomically, and state.json names a model file that is complete,
+        so a kill at any moment leaves the previous or the new checkpoint, never a mix.
+        """
+        epochs_done = len(history["loss"])
+        model_file = artifacts.save_model(self.directory / f"epoch-{epochs_done}.keras", model)
+        state = {
+            "epochs_done": epochs_done,
+            "model": model_file.name,
+            "history": history,
+            "config": self.config,
+            "fingerprint": self.fingerprint,
+        }
+        artifacts.save_json(self.directory / STATE_FILE, state)
+        for old in self.directory.glob("epoch-*.keras"):
+            if old != model_file:
+                old.unlink(missing_ok=True)
+
+    def _error(self, problem: str) -> CheckpointError:
+        return CheckpointError(
+            f"{self.directory}: checkpoint {problem}; to start over, delete {self.directory} "
+            "or choose another output directory"
+        )
+
+
+class CheckpointEveryEpoch(keras.callbacks.Callback):
+    """Saves a checkpoint after every epoch whose loss is finite (a NaN epoch is not kept)."""
+
+    def __init__(self, checkpoint: Checkpoint, history: dict[str, list[float]]) -> None:
+        super().__init__()
+        self.checkpoint = checkpoint
+        self.history = history  # the caller's record, already holding this epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if self.model.stop_training or loss is None or not math.isfinite(loss):
+            return
+        self.checkpoint.save(self.model, self.history)
+

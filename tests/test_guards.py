@@ -1,0 +1,45 @@
+"""Runs that cannot succeed stop with one clear error and write nothing."""
+
+import numpy as np
+import pytest
+
+import lenet
+
+
+def tiny_npz(path, sample, train=640, **overrides):
+    arrays = dict(x_train=sample.x_train[:train], y_train=sample.y_train[:train],
+                  x_test=sample.x_test[:100], y_test=sample.y_test[:100])
+    np.savez(path, **{**arrays, **overrides})
+    return path
+
+
+def test_a_nan_loss_stops_training_with_a_clear_error_and_writes_nothing(tmp_path, sample):
+    output_dir = tmp_path / "run"
+    config = lenet.TrainConfig(epochs=2, learning_rate=1e6, validation_size=64)
+    with pytest.raises(lenet.TrainingError, match=r"loss became (nan|inf) in epoch 1 of 2 \(learning_rate=1e\+06\); lower"):
+        lenet.train_and_evaluate(config, str(tiny_npz(tmp_path / "tiny.npz", sample)), output_dir, verbose=0)
+    assert not output_dir.exists()  # no results, no model, no checkpoint
+
+
+def test_a_nan_loss_removes_the_checkpoint_but_keeps_an_existing_output_dir(tmp_path, sample):
+    (tmp_path / "notes.txt").write_text("mine")
+    config = lenet.TrainConfig(epochs=2, learning_rate=1e6, validation_size=64)
+    with pytest.raises(lenet.TrainingError):
+        lenet.train_and_evaluate(config, str(tiny_npz(tmp_path / "tiny.npz", sample)), tmp_path, verbose=0)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "tiny.npz"]
+
+
+@pytest.mark.parametrize(
+    "config, overrides, error",
+    [
+        (lenet.TrainConfig(validation_size=640), {}, lenet.ConfigError),
+        (lenet.TrainConfig(), {"y_train": np.full(640, 10, np.uint8)}, lenet.DataError),
+        (lenet.TrainConfig(), {"x_test": np.full((100, 28, 28), np.nan)}, lenet.DataError),
+    ],
+)
+def test_bad_data_or_config_is_refused_before_anything_is_written(tmp_path, sample, config, overrides, error):
+    output_dir = tmp_path / "run"
+    with pytest.raises(error):
+        lenet.train_and_evaluate(config, str(tiny_npz(tmp_path / "bad.npz", sample, **overrides)), output_dir)
+    assert not output_dir.exists()
+
