@@ -37,7 +37,9 @@ TRAIN = textwrap.dedent(
 
     if len(sys.argv) > 2:
         epoch, batch = map(int, sys.argv[2:4])
-        run.fit = lambda *args, **kwargs: training.fit(*args, callbacks=[KillAt(epoch, batch)], **kwargs)
+        run.fit = lambda *args, callbacks=None, **kwargs: training.fit(
+            *args, callbacks=[KillAt(epoch, batch), *(callbacks or [])], **kwargs
+        )
     lenet.train_and_evaluate(lenet.TrainConfig(epochs=3), "sample", sys.argv[1], verbose=0)
     """
 )
