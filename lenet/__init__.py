@@ -21,6 +21,7 @@ from lenet.config import (  # noqa: E402
     parameters_from_env,
 )
 from lenet.data import DataError, Mnist, Split, load_mnist, split_validation  # noqa: E402
+from lenet.distribute import strategy_for  # noqa: E402
 from lenet.model import build_lenet5  # noqa: E402
 from lenet.plots import (  # noqa: E402
     plot_confusion_matrix,
@@ -29,7 +30,13 @@ from lenet.plots import (  # noqa: E402
     plot_misclassified,
     plot_per_class_accuracy,
 )
-from lenet.run import build_results, prepare_data, save_artifacts, train_and_evaluate  # noqa: E402
+from lenet.run import (  # noqa: E402
+    build_results,
+    compiled_lenet5,
+    prepare_data,
+    save_artifacts,
+    train_and_evaluate,
+)
 from lenet.training import (  # noqa: E402
     compile_lenet5,
     evaluate,
@@ -47,6 +54,7 @@ __all__ = [
     "build_lenet5",
     "build_results",
     "compile_lenet5",
+    "compiled_lenet5",
     "config_from_parameters",
     "confusion_matrix",
     "evaluate",
@@ -68,5 +76,6 @@ __all__ = [
     "save_json",
     "set_seed",
     "split_validation",
+    "strategy_for",
     "train_and_evaluate",
 ]

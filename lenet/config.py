@@ -9,6 +9,9 @@ from typing import Any
 
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
 MNIST_VALIDATION_SIZE = 5000
+# The model variants (lenet/model.py) and tf.distribute strategies (lenet/distribute.py).
+VARIANTS = ("modern", "classic")
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 class ConfigError(ValueError):
@@ -25,6 +28,12 @@ class TrainConfig:
     seed: int = 42
     # None: 5,000 images, or a tenth of a training set too small for that (the sample).
     validation_size: int | None = None
+    # "modern" (ReLU, max pooling) or "classic" (the 1998 paper's tanh and average pooling).
+    variant: str = "modern"
+    # "default" (one device), "mirrored" (all GPUs of this machine) or "multiworker" (TF_CONFIG).
+    strategy: str = "default"
+    # float16 compute with float32 weights and logits: faster on recent GPUs, not on CPUs.
+    mixed_precision: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -35,6 +44,15 @@ class TrainConfig:
             (
                 self.validation_size is None or self.validation_size > 0,
                 f"validation_size must be at least 1, got {self.validation_size}",
+            ),
+            (self.variant in VARIANTS, f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}"),
+            (
+                self.strategy in STRATEGIES,
+                f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}",
+            ),
+            (
+                isinstance(self.mixed_precision, bool),
+                f"mixed_precision must be True or False, got {self.mixed_precision!r}",
             ),
         ]
         for ok, message in checks:

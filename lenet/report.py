@@ -70,3 +70,27 @@ def update_readme(readme: Path, sections: dict[str, str]) -> None:
     for name, body in sections.items():
         text = replace_section(text, name, body)
     readme.write_text(text)
+
+
+# What each variant is, for the table (lenet/model.py builds them).
+VARIANT_DESCRIPTIONS = {
+    "modern": "ReLU, max pooling (this project's default)",
+    "classic": "tanh, average pooling (LeCun et al., 1998)",
+}
+
+
+def variants_markdown(comparison: dict[str, Any]) -> str:
+    """The variant table README shows for scripts/compare_variants.py's JSON."""
+    lines = [
+        "| variant | activation, pooling | test accuracy, mean ± sd | min - max | runs | seconds per epoch (median) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for variant, result in comparison["variants"].items():
+        summary = result["summary"]
+        seeds = ", ".join(str(run["seed"]) for run in result["runs"])
+        lines.append(
+            f"| {variant} | {VARIANT_DESCRIPTIONS.get(variant, '')} | **{summary['mean']:.2%} ± {summary['std']:.2%}** "
+            f"| {summary['min']:.2%} - {summary['max']:.2%} | {summary['n']} (seeds {seeds}) "
+            f"| {result['seconds_per_epoch']:.1f} |"
+        )
+    return "\n".join(lines)
