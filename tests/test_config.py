@@ -9,11 +9,15 @@ def test_defaults_are_the_documented_recipe():
     assert (config.epochs, config.batch_size, config.learning_rate, config.seed) == (10, 64, 1e-3, 42)
     assert config.resolved_validation_size(60_000) == 5_000
     assert config.resolved_validation_size(4_000) == 400
+    assert (config.variant, config.strategy, config.mixed_precision) == ("modern", "default", False)
 
 
 @pytest.mark.parametrize(
     "field, value",
-    [("epochs", 0), ("batch_size", 0), ("batch_size", -64), ("learning_rate", 0.0), ("validation_size", 0)],
+    [
+        ("epochs", 0), ("batch_size", 0), ("batch_size", -64), ("learning_rate", 0.0), ("validation_size", 0),
+        ("variant", "lenet1"), ("strategy", "tpu"), ("mixed_precision", "yes"),
+    ],
 )
 def test_nonsense_values_are_refused(field, value):
     with pytest.raises(lenet.ConfigError, match=field):
