@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
@@ -74,13 +75,27 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def boolean(raw: str) -> bool:
+    """Parse an environment flag: true/false, yes/no, on/off or 1/0, any case."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 # Notebook parameter -> (environment variable, TrainConfig field or None, parser).
-ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str | None, type]] = {
+# A variable also applies when the notebook has no such parameter (e.g. LENET_VARIANT).
+ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str | None, Callable[[str], Any]]] = {
     "DATA": ("LENET_DATA", None, str),
     "EPOCHS": ("LENET_EPOCHS", "epochs", int),
     "BATCH_SIZE": ("LENET_BATCH_SIZE", "batch_size", int),
     "SEED": ("LENET_SEED", "seed", int),
     "OUTPUT_DIR": ("LENET_OUTPUT_DIR", None, str),
+    "VARIANT": ("LENET_VARIANT", "variant", str),
+    "STRATEGY": ("LENET_STRATEGY", "strategy", str),
+    "MIXED_PRECISION": ("LENET_MIXED_PRECISION", "mixed_precision", boolean),
 }
 
 

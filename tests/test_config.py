@@ -42,3 +42,20 @@ def test_a_malformed_environment_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("LENET_BATCH_SIZE", "sixty-four")
     with pytest.raises(lenet.ConfigError, match="LENET_BATCH_SIZE='sixty-four'"):
         parameters_from_env(BATCH_SIZE=64)
+
+
+def test_variant_strategy_and_mixed_precision_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LENET_VARIANT", "classic")
+    monkeypatch.setenv("LENET_STRATEGY", "mirrored")
+    monkeypatch.setenv("LENET_MIXED_PRECISION", "True")
+    config = config_from_parameters(parameters_from_env(EPOCHS=2))
+    assert (config.epochs, config.variant, config.strategy, config.mixed_precision) == (2, "classic", "mirrored", True)
+    monkeypatch.setenv("LENET_MIXED_PRECISION", "0")
+    assert config_from_parameters(parameters_from_env()).mixed_precision is False
+    monkeypatch.setenv("LENET_MIXED_PRECISION", "maybe")
+    with pytest.raises(lenet.ConfigError, match="LENET_MIXED_PRECISION='maybe' is not a valid boolean"):
+        parameters_from_env()
+    monkeypatch.setenv("LENET_MIXED_PRECISION", "")
+    monkeypatch.setenv("LENET_VARIANT", "lenet1")
+    with pytest.raises(lenet.ConfigError, match="variant must be one of modern, classic"):
+        config_from_parameters(parameters_from_env())
