@@ -51,3 +51,11 @@ def test_misclassified_titles_use_class_names(sample):
     labels = np.array([1, 2, 7])
     figure = lenet.plot_misclassified(sample.x_test[:3], labels, probabilities, [0, 1], class_names=NAMES)
     assert [axes.get_title() for axes in figure.axes if axes.images] == ["one→seven 55%", "two→seven 55%"]
+
+
+def test_digit_class_names_leave_mnist_plots_as_they_were(sample):
+    digits = tuple(str(label) for label in range(10))
+    matrix = lenet.confusion_matrix(sample.y_test, sample.y_test)
+    plain, named = (lenet.plot_confusion_matrix(matrix, class_names=names).axes[0] for names in (None, digits))
+    assert named.get_xlabel() == plain.get_xlabel() == "predicted digit"
+    assert [t.get_text() for t in named.get_xticklabels()] == [t.get_text() for t in plain.get_xticklabels()]
