@@ -48,7 +48,9 @@ def plot_digits(
         axes.set_axis_off()
         if index < count:
             axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
-            axes.set_title(titles[index], fontsize=9 if len(titles[index]) <= 12 else 7)
+            # Fashion-MNIST's "T-shirt/top→Ankle boot 99%" must fit in a 1.2-inch column.
+            length = len(titles[index])
+            axes.set_title(titles[index], fontsize=9 if length <= 12 else 7 if length <= 16 else 5.5)
     return figure
 
 
