@@ -22,6 +22,7 @@ from lenet.config import (  # noqa: E402
 )
 from lenet.data import DataError, Mnist, Split, load_mnist, split_validation  # noqa: E402
 from lenet.distribute import strategy_for  # noqa: E402
+from lenet.idx import read_idx, write_idx  # noqa: E402
 from lenet.model import build_lenet5  # noqa: E402
 from lenet.plots import (  # noqa: E402
     plot_confusion_matrix,
@@ -70,6 +71,7 @@ __all__ = [
     "plot_misclassified",
     "plot_per_class_accuracy",
     "predict_probabilities",
+    "read_idx",
     "prepare_data",
     "save_artifacts",
     "save_figure",
@@ -78,4 +80,5 @@ __all__ = [
     "split_validation",
     "strategy_for",
     "train_and_evaluate",
+    "write_idx",
 ]
