@@ -22,6 +22,8 @@ from lenet.config import (  # noqa: E402
     parameters_from_env,
 )
 from lenet.data import DataError, Mnist, Split, load_mnist, split_validation  # noqa: E402
+from lenet.distribute import strategy_for  # noqa: E402
+from lenet.idx import read_idx, write_idx  # noqa: E402
 from lenet.model import build_lenet5  # noqa: E402
 from lenet.plots import (  # noqa: E402
     plot_confusion_matrix,
@@ -30,7 +32,13 @@ from lenet.plots import (  # noqa: E402
     plot_misclassified,
     plot_per_class_accuracy,
 )
-from lenet.run import build_results, prepare_data, save_artifacts, train_and_evaluate  # noqa: E402
+from lenet.run import (  # noqa: E402
+    build_results,
+    compiled_lenet5,
+    prepare_data,
+    save_artifacts,
+    train_and_evaluate,
+)
 from lenet.training import (  # noqa: E402
     TrainingError,
     compile_lenet5,
@@ -52,6 +60,7 @@ __all__ = [
     "build_results",
     "checkpoint_dir",
     "compile_lenet5",
+    "compiled_lenet5",
     "config_from_parameters",
     "confusion_matrix",
     "evaluate",
@@ -67,11 +76,14 @@ __all__ = [
     "plot_misclassified",
     "plot_per_class_accuracy",
     "predict_probabilities",
+    "read_idx",
     "prepare_data",
     "save_artifacts",
     "save_figure",
     "save_json",
     "set_seed",
     "split_validation",
+    "strategy_for",
     "train_and_evaluate",
+    "write_idx",
 ]

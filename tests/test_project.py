@@ -61,6 +61,21 @@ def test_readme_tables_are_generated_from_the_results_files():
     assert section(readme, "seed-spread") == spread_markdown(spread)
 
 
+def test_readme_beyond_tables_are_generated_from_the_reports():
+    from lenet.report import dataset_markdown, section, variants_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    comparison = json.loads((ROOT / "reports" / "compare_variants.json").read_text())
+    assert section(readme, "variants") == variants_markdown(comparison)
+    assert set(comparison["variants"]) == {"modern", "classic"}
+    for variant in comparison["variants"].values():
+        assert [run["seed"] for run in variant["runs"]] == [0, 1, 2]
+    assert comparison["config"]["epochs"] == 10 and comparison["data"]["sizes"]["train"] == 55_000
+    fashion = json.loads((ROOT / "reports" / "fashion_mnist.json").read_text())
+    assert section(readme, "fashion-mnist") == dataset_markdown(fashion)
+    assert fashion["config"]["epochs"] == 10 and fashion["data"]["sizes"]["test"] == 10_000
+
+
 def test_notebook_outputs_come_from_the_committed_run():
     results = committed_results()
     printed = [
