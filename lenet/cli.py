@@ -38,12 +38,18 @@ FIELD_HELP = {
     "seed": "random seed; the same seed on the same machine gives identical numbers",
     "validation_size": "training images held out for validation (default: 5,000, or a "
     "tenth of a smaller training set)",
+    "variant": "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)",
+    "strategy": "'default' (one device), 'mirrored' (all GPUs of this machine) or 'multiworker' "
+    "(several machines, described by TF_CONFIG)",
+    "mixed_precision": "float16 compute with float32 weights and logits; faster on recent GPUs, not on CPUs",
 }
 DATA_HELP = (
     "'keras' (MNIST, downloaded once and cached; LENET_MNIST_PATH=FILE uses a local copy), "
-    "'sample' (the 5,000 digits shipped with lenet, offline) or the path of a Keras-layout "
-    ".npz (default: %(default)s)"
+    "'fashion_mnist' (downloaded once), 'sample' (the 5,000 digits shipped with lenet, "
+    "offline), the path of a Keras-layout .npz or of a directory of the four IDX files "
+    "(default: %(default)s)"
 )
+DATA_METAVAR = "keras|fashion_mnist|sample|PATH"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Shows Keras's progress bar on a terminal, one line per epoch otherwise.",
     )
     add_config_flags(train)
-    train.add_argument("--data", default="keras", metavar="keras|sample|PATH", help=DATA_HELP)
+    train.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     train.add_argument(
         "--out", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
         help="directory for the artifacts, created if needed; a run interrupted earlier with the "
@@ -97,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate a saved model on a data source's test set.",
     )
     evaluate.add_argument("model", metavar="MODEL", help="a saved model, e.g. runs/latest/lenet5.keras")
-    evaluate.add_argument("--data", default="keras", metavar="keras|sample|PATH", help=DATA_HELP)
+    evaluate.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
     evaluate.set_defaults(command=run_evaluate)
 

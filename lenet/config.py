@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
 MNIST_VALIDATION_SIZE = 5000
+# The model variants (lenet/model.py) and tf.distribute strategies (lenet/distribute.py).
+VARIANTS = ("modern", "classic")
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 class ConfigError(ValueError):
@@ -25,6 +29,12 @@ class TrainConfig:
     seed: int = 42
     # None: 5,000 images, or a tenth of a training set too small for that (the sample).
     validation_size: int | None = None
+    # "modern" (ReLU, max pooling) or "classic" (the 1998 paper's tanh and average pooling).
+    variant: str = "modern"
+    # "default" (one device), "mirrored" (all GPUs of this machine) or "multiworker" (TF_CONFIG).
+    strategy: str = "default"
+    # float16 compute with float32 weights and logits: faster on recent GPUs, not on CPUs.
+    mixed_precision: bool = False
 
     def __post_init__(self) -> None:
         checks = [
@@ -35,6 +45,15 @@ class TrainConfig:
             (
                 self.validation_size is None or self.validation_size > 0,
                 f"validation_size must be at least 1, got {self.validation_size}",
+            ),
+            (self.variant in VARIANTS, f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}"),
+            (
+                self.strategy in STRATEGIES,
+                f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}",
+            ),
+            (
+                isinstance(self.mixed_precision, bool),
+                f"mixed_precision must be True or False, got {self.mixed_precision!r}",
             ),
         ]
         for ok, message in checks:
@@ -56,13 +75,27 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def boolean(raw: str) -> bool:
+    """Parse an environment flag: true/false, yes/no, on/off or 1/0, any case."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
 # Notebook parameter -> (environment variable, TrainConfig field or None, parser).
-ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str | None, type]] = {
+# A variable also applies when the notebook has no such parameter (e.g. LENET_VARIANT).
+ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str | None, Callable[[str], Any]]] = {
     "DATA": ("LENET_DATA", None, str),
     "EPOCHS": ("LENET_EPOCHS", "epochs", int),
     "BATCH_SIZE": ("LENET_BATCH_SIZE", "batch_size", int),
     "SEED": ("LENET_SEED", "seed", int),
     "OUTPUT_DIR": ("LENET_OUTPUT_DIR", None, str),
+    "VARIANT": ("LENET_VARIANT", "variant", str),
+    "STRATEGY": ("LENET_STRATEGY", "strategy", str),
+    "MIXED_PRECISION": ("LENET_MIXED_PRECISION", "mixed_precision", boolean),
 }
 
 

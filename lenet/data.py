@@ -1,4 +1,5 @@
-"""Loading MNIST-layout data: the Keras download, a local .npz, or the shipped sample."""
+"""Loading MNIST-layout data: the Keras downloads, a local .npz, a directory of IDX files, or
+the shipped sample."""
 
 from __future__ import annotations
 
@@ -13,11 +14,27 @@ from pathlib import Path
 
 import numpy as np
 
+from lenet.idx import IdxError, read_idx
+
 SAMPLE_PATH = Path(__file__).resolve().parent / "sample" / "mnist_sample.npz"
 KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
 NUM_CLASSES = 10
+DIGIT_NAMES = tuple(str(digit) for digit in range(NUM_CLASSES))
+# Fashion-MNIST's labels 0-9 (Xiao, Rasul and Vollgraf, 2017).
+FASHION_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+# The four files of an MNIST-style IDX distribution, each plain or .gz.
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+CLASSES_FILE = "classes.txt"
 
 
 class DataError(ValueError):
@@ -26,13 +43,17 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Mnist:
-    """MNIST-layout arrays: images uint8 (N, 28, 28), labels uint8 (N,) in 0-9."""
+    """MNIST-layout arrays: images uint8 (N, 28, 28), labels uint8 (N,) in 0-9.
+
+    `class_names[label]` is what a label means: "0".."9" for MNIST, or e.g. "Trouser".
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+    class_names: tuple[str, ...] = DIGIT_NAMES
 
     @property
     def fingerprint(self) -> str:
@@ -59,10 +80,14 @@ class Split:
 
 
 def load_mnist(source: str | os.PathLike = "keras") -> Mnist:
-    """Load MNIST from `"keras"` (download, cached), `"sample"` (shipped) or an .npz path.
+    """Load MNIST-style data from one of these sources:
 
-    For `"keras"`, LENET_MNIST_PATH (a local Keras-layout .npz) takes the place of the
-    download when set, and LENET_MNIST_URL replaces the download's address.
+    - `"keras"`: MNIST, downloaded once and cached; LENET_MNIST_PATH (a local Keras-layout
+      .npz) takes the place of the download when set, LENET_MNIST_URL replaces its address;
+    - `"fashion_mnist"`: Fashion-MNIST, downloaded once by `keras.datasets.fashion_mnist`;
+    - `"sample"`: the shipped MNIST sample;
+    - a path to a Keras-layout .npz file;
+    - a path to a directory of the four IDX files (see `load_idx_directory`).
     """
     if source == "sample":
         return _load_npz(SAMPLE_PATH, source="sample")
@@ -71,7 +96,61 @@ def load_mnist(source: str | os.PathLike = "keras") -> Mnist:
         if local:
             return _load_npz(Path(local), source=str(local))
         return _load_npz(download_mnist(), source="keras")
+    if source == "fashion_mnist":
+        return download_fashion_mnist()
+    if Path(source).is_dir():
+        return load_idx_directory(Path(source))
     return _load_npz(Path(source), source=str(source))
+
+
+def download_fashion_mnist() -> Mnist:
+    """Fashion-MNIST from Keras's download (cached in ~/.keras/datasets), checked like MNIST."""
+    import keras
+
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    except Exception as error:  # urllib, HTTP and archive errors all end here
+        raise DataError(
+            f"could not download Fashion-MNIST: {error}. Without network, point load_mnist at "
+            "a directory holding its four IDX files (Debian: apt-get install "
+            "dataset-fashion-mnist, then /usr/share/datasets/fashion-mnist)"
+        ) from error
+    return _checked(
+        Path("fashion_mnist"),
+        {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test},
+        source="fashion_mnist",
+        class_names=FASHION_NAMES,
+    )
+
+
+def load_idx_directory(directory: Path) -> Mnist:
+    """The four MNIST-style IDX files in `directory`, each named as in IDX_FILES, plain or .gz.
+
+    Class names: one per line from `classes.txt` in the directory if there is one; otherwise
+    Fashion-MNIST's names if the directory's name contains "fashion", else the digits.
+    """
+    try:
+        arrays = {key: read_idx(_idx_file(directory, stem)) for key, stem in IDX_FILES.items()}
+    except IdxError as error:
+        raise DataError(str(error)) from None
+    return _checked(directory, arrays, source=str(directory), class_names=_class_names(directory))
+
+
+def _idx_file(directory: Path, stem: str) -> Path:
+    for name in (stem, f"{stem}.gz"):
+        if (directory / name).is_file():
+            return directory / name
+    raise DataError(f"{directory}: no {stem} or {stem}.gz (an IDX directory needs all of {', '.join(IDX_FILES.values())})")
+
+
+def _class_names(directory: Path) -> tuple[str, ...]:
+    listed = directory / CLASSES_FILE
+    if listed.is_file():
+        names = tuple(line.strip() for line in listed.read_text().splitlines() if line.strip())
+        if len(names) != NUM_CLASSES:
+            raise DataError(f"{listed}: lists {len(names)} class names, expected {NUM_CLASSES}")
+        return names
+    return FASHION_NAMES if "fashion" in directory.resolve().name.lower() else DIGIT_NAMES
 
 
 def download_mnist(url: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -148,10 +227,17 @@ def _load_npz(path: Path, source: str) -> Mnist:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(f"{path}: not a readable .npz file ({error})") from None
+    return _checked(path, arrays, source=source)
+
+
+def _checked(
+    path: Path, arrays: dict[str, np.ndarray], source: str, class_names: tuple[str, ...] = DIGIT_NAMES
+) -> Mnist:
+    """Mnist from the four arrays once they pass the checks; labels become uint8."""
     for part in ("train", "test"):
         _check_part(path, part, arrays[f"x_{part}"], arrays[f"y_{part}"])
         arrays[f"y_{part}"] = arrays[f"y_{part}"].astype(np.uint8)  # one label dtype everywhere
-    return Mnist(**arrays, source=source)
+    return Mnist(**arrays, source=source, class_names=class_names)
 
 
 def _check_part(path: Path, part: str, images: np.ndarray, labels: np.ndarray) -> None:

@@ -32,8 +32,14 @@ def plot_digits(
     count: int = 24,
     columns: int = 8,
     titles: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Figure:
-    """A grid of the first `count` uint8 images (N, 28, 28), each titled by its label."""
+    """A grid of the first `count` uint8 images (N, 28, 28), each titled by its label.
+
+    With `class_names` (e.g. `data.class_names`) a label is shown by its name.
+    """
+    if titles is None:
+        titles = [_name(label, class_names) for label in labels[:count]]
     count = min(count, len(images))
     rows = max(1, -(-count // columns))
     figure = Figure(figsize=(columns * 1.2, rows * 1.35), layout="constrained")
@@ -42,11 +48,31 @@ def plot_digits(
         axes.set_axis_off()
         if index < count:
             axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
-            axes.set_title(titles[index] if titles is not None else str(labels[index]), fontsize=9)
+            # Fashion-MNIST's "T-shirt/top→Ankle boot 99%" must fit in a 1.2-inch column.
+            length = len(titles[index])
+            axes.set_title(titles[index], fontsize=9 if length <= 12 else 7 if length <= 16 else 5.5)
     return figure
 
 
-def plot_confusion_matrix(matrix: np.ndarray) -> Figure:
+def _name(label: int, class_names: Sequence[str] | None) -> str:
+    return str(label) if class_names is None else class_names[int(label)]
+
+
+def _label_classes(axes, class_names: Sequence[str] | None, count: int, axis: str = "x") -> str:
+    """Tick labels of class names (rotated to fit) on `axis`; returns the axis noun.
+
+    The digits "0".."9" are what the plain ticks already show, so MNIST's plots do not change.
+    """
+    if class_names is None or list(class_names) == [str(label) for label in range(count)]:
+        return "digit"
+    if axis == "x":
+        axes.set_xticks(np.arange(count), list(class_names), rotation=45, ha="right")
+    else:
+        axes.set_yticks(np.arange(count), list(class_names))
+    return "class"
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
     """Counts of true (rows) vs predicted (columns) classes, the diagonal dimmed out.
 
     Colour shows only the errors, so the rare confusions are not drowned by the diagonal.
@@ -66,13 +92,15 @@ def plot_confusion_matrix(matrix: np.ndarray) -> Figure:
     ticks = np.arange(len(matrix))
     axes.set_xticks(ticks)
     axes.set_yticks(ticks)
-    axes.set_xlabel("predicted digit")
-    axes.set_ylabel("true digit")
+    noun = _label_classes(axes, class_names, len(matrix), "x")
+    _label_classes(axes, class_names, len(matrix), "y")
+    axes.set_xlabel(f"predicted {noun}")
+    axes.set_ylabel(f"true {noun}")
     axes.set_title("Confusion matrix (test set)")
     return figure
 
 
-def plot_per_class_accuracy(accuracy: np.ndarray) -> Figure:
+def plot_per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
     """One bar per class, axis zoomed to where the differences are."""
     figure = Figure(figsize=(7, 3.2), layout="constrained")
     axes = figure.subplots()
@@ -82,7 +110,7 @@ def plot_per_class_accuracy(accuracy: np.ndarray) -> Figure:
     lowest = np.nanmin(accuracy) * 100
     axes.set_ylim(max(0.0, lowest - 2), 100.5)
     axes.set_xticks(classes)
-    axes.set_xlabel("digit")
+    axes.set_xlabel(_label_classes(axes, class_names, len(accuracy), "x"))
     axes.set_ylabel("accuracy (%)")
     axes.set_title("Per-class test accuracy")
     return figure
@@ -95,14 +123,18 @@ def plot_misclassified(
     indices: Sequence[int],
     count: int = 24,
     columns: int = 8,
+    class_names: Sequence[str] | None = None,
 ) -> Figure:
-    """The digits at `indices` (the model's mistakes) titled "true→predicted, confidence"."""
+    """The images at `indices` (the model's mistakes) titled "true→predicted, confidence"."""
     chosen = list(indices)[:count]
     predicted = probabilities.argmax(axis=1)
     titles = [
-        f"{labels[i]}→{predicted[i]} {probabilities[i, predicted[i]]:.0%}" for i in chosen
+        f"{_name(labels[i], class_names)}→{_name(predicted[i], class_names)} {probabilities[i, predicted[i]]:.0%}"
+        for i in chosen
     ]
-    return plot_digits(images[chosen], labels[chosen], count=len(chosen), columns=columns, titles=titles)
+    return plot_digits(
+        images[chosen], labels[chosen], count=len(chosen), columns=columns, titles=titles, class_names=class_names
+    )
 
 
 def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarray, title: str = "") -> Figure:

@@ -13,12 +13,12 @@ PAPER_TEST_ACCURACY = 1 - 0.0095
 ORIGINAL_NOTEBOOK_TEST_ACCURACY = 0.9893
 
 
-def results_markdown(results: dict[str, Any]) -> str:
-    """The results table README shows for a results.json."""
+def run_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, value) rows that describe one run's results.json, for any dataset."""
     history, test, data, config = results["history"], results["test"], results["data"], results["config"]
     sizes = data["sizes"]
     seconds = results["seconds_per_epoch"]
-    rows = [
+    return [
         ("Test accuracy", f"**{test['accuracy']:.2%}** ({round(test['accuracy'] * sizes['test']):,} of {sizes['test']:,})"),
         ("Test loss", f"{test['loss']:.4f}"),
         ("Final validation accuracy", f"{history['val_accuracy'][-1]:.2%}"),
@@ -28,11 +28,27 @@ def results_markdown(results: dict[str, Any]) -> str:
         ("Train / validation / test images", f"{sizes['train']:,} / {sizes['validation']:,} / {sizes['test']:,}"),
         ("Data fingerprint (sha256)", f"`{data['fingerprint'][:16]}…`"),
         ("Seconds per epoch (median)", f"{statistics.median(seconds):.1f}"),
-        ("LeCun et al. (1998), LeNet-5", f"{PAPER_TEST_ACCURACY:.2%}"),
-        ("The original notebook (validated on the test set)", f"{ORIGINAL_NOTEBOOK_TEST_ACCURACY:.2%}"),
     ]
-    lines = ["| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
-    return "\n".join(lines)
+
+
+def table(rows: list[tuple[str, str]]) -> str:
+    return "\n".join(["| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)])
+
+
+def results_markdown(results: dict[str, Any]) -> str:
+    """The results table README shows for a results.json of MNIST, with the references."""
+    return table(
+        [
+            *run_rows(results),
+            ("LeCun et al. (1998), LeNet-5", f"{PAPER_TEST_ACCURACY:.2%}"),
+            ("The original notebook (validated on the test set)", f"{ORIGINAL_NOTEBOOK_TEST_ACCURACY:.2%}"),
+        ]
+    )
+
+
+def dataset_markdown(results: dict[str, Any]) -> str:
+    """The table README shows for a run on another dataset (e.g. Fashion-MNIST)."""
+    return table(run_rows(results))
 
 
 def spread_markdown(spread: dict[str, Any]) -> str:
@@ -70,3 +86,27 @@ def update_readme(readme: Path, sections: dict[str, str]) -> None:
     for name, body in sections.items():
         text = replace_section(text, name, body)
     readme.write_text(text)
+
+
+# What each variant is, for the table (lenet/model.py builds them).
+VARIANT_DESCRIPTIONS = {
+    "modern": "ReLU, max pooling (this project's default)",
+    "classic": "tanh, average pooling (LeCun et al., 1998)",
+}
+
+
+def variants_markdown(comparison: dict[str, Any]) -> str:
+    """The variant table README shows for scripts/compare_variants.py's JSON."""
+    lines = [
+        "| variant | activation, pooling | test accuracy, mean ± sd | min - max | runs | seconds per epoch (median) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for variant, result in comparison["variants"].items():
+        summary = result["summary"]
+        seeds = ", ".join(str(run["seed"]) for run in result["runs"])
+        lines.append(
+            f"| {variant} | {VARIANT_DESCRIPTIONS.get(variant, '')} | **{summary['mean']:.2%} ± {summary['std']:.2%}** "
+            f"| {summary['min']:.2%} - {summary['max']:.2%} | {summary['n']} (seeds {seeds}) "
+            f"| {result['seconds_per_epoch']:.1f} |"
+        )
+    return "\n".join(lines)

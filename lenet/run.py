@@ -11,6 +11,7 @@ from lenet import artifacts
 from lenet.checkpoint import checkpoint_dir, remove_checkpoint
 from lenet.config import TrainConfig
 from lenet.data import Mnist, Split, load_mnist, split_validation
+from lenet.distribute import strategy_for
 from lenet.model import build_lenet5
 from lenet.plots import plot_history
 from lenet.training import compile_lenet5, evaluate, fit, set_seed
@@ -20,6 +21,16 @@ def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
     """Load a data source and hold out the configured validation set."""
     data = load_mnist(source)
     return data, split_validation(data, config.resolved_validation_size(len(data.y_train)))
+
+
+def compiled_lenet5(config: TrainConfig, num_classes: int = 10) -> keras.Model:
+    """LeNet-5 of `config.variant`, built and compiled under `config.strategy`'s scope.
+
+    Building inside the scope places the weights and optimizer state on every replica.
+    """
+    with strategy_for(config).scope():
+        model = build_lenet5(num_classes, variant=config.variant, mixed_precision=config.mixed_precision)
+        return compile_lenet5(model, config)
 
 
 def build_results(
@@ -78,7 +89,7 @@ def train_and_evaluate(
     data, split = prepare_data(source, config)
     try:
         set_seed(config.seed)
-        model = compile_lenet5(build_lenet5(), config)
+        model = compiled_lenet5(config)
         history = fit(
             model, split, config, verbose=verbose, callbacks=callbacks,
             checkpoint_dir=checkpoint_dir(output_dir),

@@ -13,6 +13,7 @@ import tensorflow as tf
 from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, remove_checkpoint, training_fingerprint
 from lenet.config import TrainConfig
 from lenet.data import Split
+from lenet.model import uses_mixed_precision
 
 # Evaluation batch size: large for speed; it changes nothing but summation order.
 EVALUATION_BATCH_SIZE = 1024
@@ -28,9 +29,16 @@ def set_seed(seed: int) -> None:
 
 
 def compile_lenet5(model: keras.Model, config: TrainConfig) -> keras.Model:
-    """Compile with the recipe: Adam, cross-entropy on logits, accuracy."""
+    """Compile with the recipe: Adam, cross-entropy on logits, accuracy.
+
+    A mixed-precision model gets dynamic loss scaling, so small float16 gradients do not
+    flush to zero (Keras adds it only for a model-wide policy, and ours is per layer).
+    """
+    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
+    if uses_mixed_precision(model):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def train_one(seed: int, data: str, output_dir: str) -> None:
-    import lenet
-
-    lenet.train_and_evaluate(lenet.TrainConfig(seed=seed), data, output_dir, verbose=2)
+from lenet.compare import accuracy_summary, run_summary, shared_config, train_in_fresh_process  # noqa: E402
+from lenet.config import TrainConfig  # noqa: E402
+from lenet.report import spread_markdown  # noqa: E402
 
 
 def main() -> None:
@@ -34,45 +30,23 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "reports" / "seed_spread.json"), help="summary JSON")
     args = parser.parse_args()
 
-    context = multiprocessing.get_context("spawn")
     runs = []
     for seed in args.seeds:
-        output_dir = Path(args.runs) / f"seed-{seed}"
-        process = context.Process(target=train_one, args=(seed, args.data, str(output_dir)))
-        process.start()
-        process.join()
-        if process.exitcode != 0:
-            sys.exit(f"seed {seed}: training failed with exit code {process.exitcode}")
-        results = json.loads((output_dir / "results.json").read_text())
-        runs.append(
-            {
-                "seed": seed,
-                "test_accuracy": results["test"]["accuracy"],
-                "test_loss": results["test"]["loss"],
-                "seconds_per_epoch": statistics.median(results["seconds_per_epoch"]),
-                "val_accuracy": results["history"]["val_accuracy"],
-            }
-        )
-    accuracies = [run["test_accuracy"] for run in runs]
+        try:
+            results = train_in_fresh_process(TrainConfig(seed=seed), args.data, Path(args.runs) / f"seed-{seed}")
+        except RuntimeError as error:
+            sys.exit(f"seed {seed}: {error}")
+        runs.append(run_summary(results))
     spread = {
         "command": "python scripts/seed_spread.py " + " ".join(sys.argv[1:]),
         "data": results["data"],
-        "config": {key: value for key, value in results["config"].items() if key != "seed"},
+        "config": shared_config(results, ("seed",)),
         "environment": results["environment"],
         "runs": runs,
-        "summary": {
-            "n": len(runs),
-            "mean": statistics.mean(accuracies),
-            "std": statistics.stdev(accuracies) if len(runs) > 1 else 0.0,
-            "min": min(accuracies),
-            "max": max(accuracies),
-        },
+        "summary": accuracy_summary(runs),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(spread, indent=2) + "\n")
-
-    from lenet.report import spread_markdown
-
     print(spread_markdown(spread))
 
 

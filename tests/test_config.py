@@ -9,11 +9,15 @@ def test_defaults_are_the_documented_recipe():
     assert (config.epochs, config.batch_size, config.learning_rate, config.seed) == (10, 64, 1e-3, 42)
     assert config.resolved_validation_size(60_000) == 5_000
     assert config.resolved_validation_size(4_000) == 400
+    assert (config.variant, config.strategy, config.mixed_precision) == ("modern", "default", False)
 
 
 @pytest.mark.parametrize(
     "field, value",
-    [("epochs", 0), ("batch_size", 0), ("batch_size", -64), ("learning_rate", 0.0), ("validation_size", 0)],
+    [
+        ("epochs", 0), ("batch_size", 0), ("batch_size", -64), ("learning_rate", 0.0), ("validation_size", 0),
+        ("variant", "lenet1"), ("strategy", "tpu"), ("mixed_precision", "yes"),
+    ],
 )
 def test_nonsense_values_are_refused(field, value):
     with pytest.raises(lenet.ConfigError, match=field):
@@ -38,3 +42,20 @@ def test_a_malformed_environment_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("LENET_BATCH_SIZE", "sixty-four")
     with pytest.raises(lenet.ConfigError, match="LENET_BATCH_SIZE='sixty-four'"):
         parameters_from_env(BATCH_SIZE=64)
+
+
+def test_variant_strategy_and_mixed_precision_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LENET_VARIANT", "classic")
+    monkeypatch.setenv("LENET_STRATEGY", "mirrored")
+    monkeypatch.setenv("LENET_MIXED_PRECISION", "True")
+    config = config_from_parameters(parameters_from_env(EPOCHS=2))
+    assert (config.epochs, config.variant, config.strategy, config.mixed_precision) == (2, "classic", "mirrored", True)
+    monkeypatch.setenv("LENET_MIXED_PRECISION", "0")
+    assert config_from_parameters(parameters_from_env()).mixed_precision is False
+    monkeypatch.setenv("LENET_MIXED_PRECISION", "maybe")
+    with pytest.raises(lenet.ConfigError, match="LENET_MIXED_PRECISION='maybe' is not a valid boolean"):
+        parameters_from_env()
+    monkeypatch.setenv("LENET_MIXED_PRECISION", "")
+    monkeypatch.setenv("LENET_VARIANT", "lenet1")
+    with pytest.raises(lenet.ConfigError, match="variant must be one of modern, classic"):
+        config_from_parameters(parameters_from_env())

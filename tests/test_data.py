@@ -122,3 +122,33 @@ def test_a_damaged_npz_is_refused_by_name(tmp_path, sample, damage, save):
 def test_bad_arrays_get_one_clear_error_each(tmp_path, overrides, message):
     with pytest.raises(lenet.DataError, match=f"bad.npz: {message}"):
         lenet.load_mnist(write_npz(tmp_path / "bad.npz", **overrides))
+
+
+def test_fashion_mnist_source_has_the_ten_fashion_names(monkeypatch):
+    import keras
+
+    rng = np.random.default_rng(0)
+    arrays = (
+        (rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20, dtype=np.uint8) % 10),
+        (rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), np.arange(10, dtype=np.uint8)),
+    )
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", lambda: arrays)
+    data = lenet.load_mnist("fashion_mnist")
+    assert data.source == "fashion_mnist" and len(data.class_names) == 10
+    assert (data.class_names[0], data.class_names[9]) == ("T-shirt/top", "Ankle boot")
+    np.testing.assert_array_equal(data.x_test, arrays[1][0])
+
+
+def test_failed_fashion_download_points_to_the_idx_files(monkeypatch):
+    import keras
+
+    def offline():
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    with pytest.raises(lenet.DataError, match="could not download Fashion-MNIST: network is unreachable.*IDX"):
+        lenet.load_mnist("fashion_mnist")
+
+
+def test_mnist_sources_name_the_digits(sample):
+    assert sample.class_names == ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")

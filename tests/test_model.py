@@ -56,3 +56,39 @@ def test_scaling_lives_inside_the_model():
 
 def test_num_classes_sets_the_output_width():
     assert lenet.build_lenet5(num_classes=3).output_shape == (None, 3)
+
+
+def test_classic_variant_is_the_same_network_with_tanh_and_average_pooling():
+    classic = lenet.build_lenet5(variant="classic")
+    expected = [
+        (name, "AveragePooling2D" if kind == "MaxPooling2D" else kind, units, kernel, padding, strides,
+         "tanh" if activation == "relu" else activation)
+        for name, kind, units, kernel, padding, strides, activation in EXPECTED_LAYERS
+    ]
+    assert [describe(layer) for layer in classic.layers] == expected
+    assert classic.count_params() == 61_706
+
+
+def test_unknown_variant_is_refused():
+    with pytest.raises(lenet.ConfigError, match="variant must be one of modern, classic, got 'lenet1'"):
+        lenet.build_lenet5(variant="lenet1")
+
+
+def test_mixed_precision_computes_in_float16_and_keeps_logits_float32():
+    model = lenet.build_lenet5(mixed_precision=True)
+    for name in ("c1", "c3", "c5", "f6"):
+        layer = model.get_layer(name)
+        assert (layer.compute_dtype, layer.variable_dtype) == ("float16", "float32")
+    assert model.get_layer("logits").compute_dtype == "float32"
+    assert all(weight.dtype == "float32" for weight in model.weights)
+    assert model.get_layer("f6").output.dtype == "float16"
+    assert model(np.zeros((2, 28, 28, 1), np.uint8)).dtype == "float32"
+    # The policy is per layer: a model built afterwards is plain float32 again.
+    assert keras.config.dtype_policy().name == "float32"
+    assert {layer.compute_dtype for layer in lenet.build_lenet5().layers} == {"float32"}
+
+
+def test_mixed_precision_model_compiles_with_loss_scaling():
+    config = lenet.TrainConfig(mixed_precision=True)
+    assert isinstance(lenet.compiled_lenet5(config).optimizer, keras.optimizers.LossScaleOptimizer)
+    assert not isinstance(lenet.compiled_lenet5(lenet.TrainConfig()).optimizer, keras.optimizers.LossScaleOptimizer)

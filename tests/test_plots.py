@@ -30,6 +30,37 @@ def test_digit_grid_titles_each_image_with_its_label(sample):
     assert [axes.get_title() for axes in shown] == [str(label) for label in sample.y_train[:10]]
 
 
+NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def test_class_names_title_the_images_and_label_the_axes(sample):
+    figure = lenet.plot_digits(sample.x_train, sample.y_train, count=4, columns=4, class_names=NAMES)
+    assert [axes.get_title() for axes in figure.axes if axes.images] == [NAMES[i] for i in sample.y_train[:4]]
+    matrix = lenet.confusion_matrix(sample.y_test, sample.y_test)
+    axes = lenet.plot_confusion_matrix(matrix, class_names=NAMES).axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == list(NAMES)
+    assert [label.get_text() for label in axes.get_yticklabels()] == list(NAMES)
+    assert axes.get_xlabel() == "predicted class"
+    bars = lenet.plot_per_class_accuracy(lenet.per_class_accuracy(matrix), class_names=NAMES).axes[0]
+    assert [label.get_text() for label in bars.get_xticklabels()] == list(NAMES)
+
+
+def test_misclassified_titles_use_class_names(sample):
+    probabilities = np.full((3, 10), 0.05)
+    probabilities[:, 7] = 0.55
+    labels = np.array([1, 2, 7])
+    figure = lenet.plot_misclassified(sample.x_test[:3], labels, probabilities, [0, 1], class_names=NAMES)
+    assert [axes.get_title() for axes in figure.axes if axes.images] == ["one→seven 55%", "two→seven 55%"]
+
+
+def test_digit_class_names_leave_mnist_plots_as_they_were(sample):
+    digits = tuple(str(label) for label in range(10))
+    matrix = lenet.confusion_matrix(sample.y_test, sample.y_test)
+    plain, named = (lenet.plot_confusion_matrix(matrix, class_names=names).axes[0] for names in (None, digits))
+    assert named.get_xlabel() == plain.get_xlabel() == "predicted digit"
+    assert [t.get_text() for t in named.get_xticklabels()] == [t.get_text() for t in plain.get_xticklabels()]
+
+
 def test_prediction_figure_shows_input_model_view_and_probabilities(sample):
     probabilities = np.full(10, 0.02)
     probabilities[7] = 0.82

@@ -30,7 +30,7 @@ def test_parameters_cell_is_tagged_and_holds_the_documented_names():
     tagged = [cell for cell in cells if "parameters" in cell.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1
     names = re.findall(r"^(\w+) =", "".join(tagged[0]["source"]), flags=re.M)
-    assert names == ["DATA", "EPOCHS", "BATCH_SIZE", "SEED", "OUTPUT_DIR"]
+    assert names == ["DATA", "EPOCHS", "BATCH_SIZE", "SEED", "VARIANT", "OUTPUT_DIR"]
 
 
 def test_notebook_metadata_is_clean():
@@ -59,6 +59,21 @@ def test_readme_tables_are_generated_from_the_results_files():
     assert section(readme, "results") == results_markdown(committed_results())
     spread = json.loads((ROOT / "reports" / "seed_spread.json").read_text())
     assert section(readme, "seed-spread") == spread_markdown(spread)
+
+
+def test_readme_beyond_tables_are_generated_from_the_reports():
+    from lenet.report import dataset_markdown, section, variants_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    comparison = json.loads((ROOT / "reports" / "compare_variants.json").read_text())
+    assert section(readme, "variants") == variants_markdown(comparison)
+    assert set(comparison["variants"]) == {"modern", "classic"}
+    for variant in comparison["variants"].values():
+        assert [run["seed"] for run in variant["runs"]] == [0, 1, 2]
+    assert comparison["config"]["epochs"] == 10 and comparison["data"]["sizes"]["train"] == 55_000
+    fashion = json.loads((ROOT / "reports" / "fashion_mnist.json").read_text())
+    assert section(readme, "fashion-mnist") == dataset_markdown(fashion)
+    assert fashion["config"]["epochs"] == 10 and fashion["data"]["sizes"]["test"] == 10_000
 
 
 def test_notebook_outputs_come_from_the_committed_run():

@@ -1,4 +1,4 @@
-"""Regenerate README's results tables from results.json and reports/seed_spread.json.
+"""Regenerate README's tables from results.json and the files in reports/.
 
     python tools/update_readme.py
 
@@ -14,13 +14,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.report import results_markdown, spread_markdown, update_readme  # noqa: E402
+from lenet.report import (  # noqa: E402
+    dataset_markdown,
+    results_markdown,
+    spread_markdown,
+    update_readme,
+    variants_markdown,
+)
+
+
+def read(name: str) -> dict:
+    return json.loads((ROOT / name).read_text())
 
 
 def main() -> None:
-    results = json.loads((ROOT / "results.json").read_text())
-    spread = json.loads((ROOT / "reports" / "seed_spread.json").read_text())
-    update_readme(ROOT / "README.md", {"results": results_markdown(results), "seed-spread": spread_markdown(spread)})
+    update_readme(
+        ROOT / "README.md",
+        {
+            "results": results_markdown(read("results.json")),
+            "seed-spread": spread_markdown(read("reports/seed_spread.json")),
+            "variants": variants_markdown(read("reports/compare_variants.json")),
+            "fashion-mnist": dataset_markdown(read("reports/fashion_mnist.json")),
+        },
+    )
 
 
 if __name__ == "__main__":
