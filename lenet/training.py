@@ -92,6 +92,28 @@ def steps_per_epoch(size: int, batch_size: int) -> int:
     return -(-size // batch_size)
 
 
+# Batches run per call into TensorFlow at most. Each call costs a Python round trip and
+# callback dispatch that for LeNet-5 is as long as the step itself; see benchmarks/README.md.
+MAX_STEPS_PER_EXECUTION = 100
+
+
+def steps_per_execution(steps: int, limit: int | None = None) -> int:
+    """The largest divisor of `steps` (an epoch's steps) that is at most `limit`.
+
+    A divisor, so every execution ends inside one epoch and epoch boundaries, validation
+    and per-epoch callbacks fall exactly where they do with one step per execution.
+    """
+    limit = MAX_STEPS_PER_EXECUTION if limit is None else limit
+    return max(divisor for divisor in range(1, min(steps, limit) + 1) if steps % divisor == 0)
+
+
+def use_steps_per_execution(model: keras.Model, steps: int) -> None:
+    """Set a compiled model's steps per execution, dropping functions traced for another value."""
+    if model.steps_per_execution != steps:
+        model.steps_per_execution = steps
+        model.train_function = model.test_function = model.predict_function = None
+
+
 def fit(
     model: keras.Model,
     split: Split,
@@ -104,11 +126,13 @@ def fit(
     The history has loss, accuracy, val_loss, val_accuracy and seconds (per epoch).
     """
     timer = EpochTimer()
+    steps = steps_per_epoch(len(split.y_train), config.batch_size)
+    use_steps_per_execution(model, steps_per_execution(steps))
     history = model.fit(
         training_batches(split.x_train, split.y_train, config),
         validation_data=evaluation_batches(split.x_val, split.y_val),
         epochs=config.epochs,
-        steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
+        steps_per_epoch=steps,
         callbacks=[timer, keras.callbacks.TerminateOnNaN(), *(callbacks or [])],
         shuffle=False,  # training_batches already shuffles, reproducibly
         verbose=verbose,
