@@ -7,7 +7,9 @@ Paths: (1) `lenet` as the notebook uses it; (2) the original notebook's approach
 (3) the same LeNet-5 in PyTorch. Each run of a path is a fresh subprocess (so its peak
 resident memory is its own), and the paths take turns over `--repeats`. Variants of path 1
 used to decide the speed levers: `lenet+spe1` (one step per execution), `lenet+xla`
-(XLA-compiled steps), `lenet+inter1` (one inter-op thread); of path 2: `original+onednn0`.
+(XLA-compiled steps), `lenet+inter1` (one inter-op thread), `lenet+constant` (images copied
+into a TensorFlow constant and gathered there, as lenet did before); of path 2:
+`original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BATCH_SIZE = 64
 INFERENCE_BATCH = 1024
 DEFAULT_PATHS = ("lenet", "original", "torch")
-KNOWN_PATHS = (*DEFAULT_PATHS, "lenet+spe1", "lenet+xla", "lenet+inter1", "original+onednn0")
+KNOWN_PATHS = (
+    *DEFAULT_PATHS, "lenet+spe1", "lenet+xla", "lenet+inter1", "lenet+constant", "original+onednn0"
+)
 
 
 # ---------------------------------------------------------------- workers (one per process)
@@ -84,6 +88,8 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
     set_tf_threads(args.threads, 1 if variant == "inter1" else None)
     if variant == "spe1":
         training.MAX_STEPS_PER_EXECUTION = 1
+    if variant == "constant":
+        training.training_batches = constant_training_batches
     config = lenet.TrainConfig(epochs=args.epochs, batch_size=BATCH_SIZE)
     data, split = lenet.prepare_data(args.data, config)
     if args.train_limit:
@@ -110,6 +116,27 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
     singles = [x_test[i : i + 1, ..., None] for i in range(args.singles)]
     result["inference_1"] = timed_rate(lambda: [model.predict_on_batch(x) for x in singles], len(singles))
     return result
+
+
+def constant_training_batches(x, y, config, first_epoch=0):
+    """lenet's earlier input pipeline: the images copied into a tf.constant, gathered by index."""
+    import numpy as np
+    import tensorflow as tf
+
+    from lenet.training import epoch_orders
+
+    images = tf.constant(x[..., np.newaxis])
+    labels = tf.constant(y.astype(np.int32))
+    orders = epoch_orders(len(y), config.seed, first_epoch, config.epochs)
+    batched_indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
+    )
+    batches = batched_indices.map(
+        lambda index: (tf.gather(images, index), tf.gather(labels, index)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def original_model():

@@ -51,19 +51,25 @@ def training_batches(
     """Shuffled (images uint8 (B, 28, 28, 1), labels int32 (B,)) batches for every remaining epoch.
 
     Images stay uint8 (a quarter of float32's memory) and the model scales them; batches
-    are gathered by index, so no epoch ever builds a shuffled copy of the data.
+    are gathered by index from the caller's arrays, so neither a shuffled copy nor a
+    TensorFlow copy of the images is ever made (the latter cost twice the images' bytes).
     """
-    images = tf.constant(x[..., np.newaxis])
-    labels = tf.constant(y.astype(np.int32))
+    images, labels = x[..., np.newaxis], y.astype(np.int32)
+
+    def gather(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return images[index], labels[index]
+
+    def load(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch_images, batch_labels = tf.numpy_function(gather, [index], (tf.uint8, tf.int32), stateful=False)
+        batch_images.set_shape((None, *images.shape[1:]))
+        batch_labels.set_shape((None,))
+        return batch_images, batch_labels
+
     orders = epoch_orders(len(y), config.seed, first_epoch, config.epochs)
     batched_indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
         lambda order: tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
     )
-    batches = batched_indices.map(
-        lambda index: (tf.gather(images, index), tf.gather(labels, index)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
+    batches = batched_indices.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
