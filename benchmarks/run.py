@@ -6,8 +6,7 @@ Paths: (1) `lenet` as the notebook uses it; (2) the original notebook's approach
 `x / 255.0` arrays into `model.fit`, default TensorFlow settings, no `lenet` import);
 (3) the same LeNet-5 in PyTorch. Each run of a path is a fresh subprocess (so its peak
 resident memory is its own), and the paths take turns over `--repeats`. Variants of path 1
-used to decide the speed levers: `lenet+spe1` (one step per execution), `lenet+xla`
-(XLA-compiled steps), `lenet+inter1` (one inter-op thread), `lenet+constant` (images copied
+used to decide the speed levers: `lenet+spe1` (one step per execution), `lenet+inter1` (one inter-op thread), `lenet+constant` (images copied
 into a TensorFlow constant and gathered there, as lenet did before); of path 2:
 `original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0).
 """
@@ -31,7 +30,7 @@ BATCH_SIZE = 64
 INFERENCE_BATCH = 1024
 DEFAULT_PATHS = ("lenet", "original", "torch")
 KNOWN_PATHS = (
-    *DEFAULT_PATHS, "lenet+spe1", "lenet+xla", "lenet+inter1", "lenet+constant", "original+onednn0"
+    *DEFAULT_PATHS, "lenet+spe1", "lenet+inter1", "lenet+constant", "original+onednn0"
 )
 
 
@@ -98,8 +97,6 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
         )
     lenet.set_seed(config.seed)
     model = lenet.compile_lenet5(lenet.build_lenet5(), config)
-    if variant == "xla":
-        model.jit_compile = True
     marks: dict[str, Any] = {}
     history = lenet.fit(model, split, config, verbose=0, callbacks=[keras_callbacks(start, marks)])
     result = {
