@@ -6,8 +6,9 @@ Paths: (1) `lenet` as the notebook uses it; (2) the original notebook's approach
 `x / 255.0` arrays into `model.fit`, default TensorFlow settings, no `lenet` import);
 (3) the same LeNet-5 in PyTorch. Each run of a path is a fresh subprocess (so its peak
 resident memory is its own), and the paths take turns over `--repeats`. Variants of path 1
-used to decide the speed levers: `lenet+spe1` (one step per execution), `lenet+inter1` (one inter-op thread), `lenet+constant` (images copied
-into a TensorFlow constant and gathered there, as lenet did before); of path 2:
+used to decide the speed levers: `lenet+spe1` (one step per execution), `lenet+inter1` (one
+inter-op thread), `lenet+threads1` (one thread of each kind), `lenet+constant` (images
+copied into a TensorFlow constant and gathered there, as lenet did before); of path 2:
 `original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0).
 """
 
@@ -30,7 +31,7 @@ BATCH_SIZE = 64
 INFERENCE_BATCH = 1024
 DEFAULT_PATHS = ("lenet", "original", "torch")
 KNOWN_PATHS = (
-    *DEFAULT_PATHS, "lenet+spe1", "lenet+inter1", "lenet+constant", "original+onednn0"
+    *DEFAULT_PATHS, "lenet+spe1", "lenet+inter1", "lenet+threads1", "lenet+constant", "original+onednn0"
 )
 
 
@@ -84,7 +85,10 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
     import lenet
     from lenet import training
 
-    set_tf_threads(args.threads, 1 if variant == "inter1" else None)
+    if variant == "threads1":
+        set_tf_threads(1)
+    else:
+        set_tf_threads(args.threads, 1 if variant == "inter1" else None)
     if variant == "spe1":
         training.MAX_STEPS_PER_EXECUTION = 1
     if variant == "constant":
