@@ -1,4 +1,4 @@
-"""Running many steps per call into TensorFlow is a speed-up only: it must not change a number."""
+"""Speed levers of the training path must not change a number: steps per execution, no copies."""
 
 import pytest
 
@@ -35,3 +35,15 @@ def test_steps_per_execution_keeps_the_history_identical(sample, monkeypatch):
     single, one = _history(split, config)
     assert (steps, one) == (20, 1)
     assert batched == single
+
+
+def test_loaded_images_are_shared_with_tensorflow_not_copied(sample):
+    import numpy as np
+
+    assert sample.x_train.ctypes.data % lenet.data.ALIGNMENT == 0
+    images = lenet.data.aligned(sample.x_train[:8, ..., np.newaxis])
+    tensor = training.shared_tensor(images)
+    images[0, 0, 0, 0] = 255 - images[0, 0, 0, 0]
+    assert int(tensor[0, 0, 0, 0]) == images[0, 0, 0, 0]  # the same memory
+    unaligned = sample.x_train.reshape(-1)[1:785].reshape(1, 28, 28)
+    assert (training.shared_tensor(unaligned).numpy() == unaligned).all()  # copied instead
