@@ -9,7 +9,7 @@ resident memory is its own), and the paths take turns over `--repeats`. Variants
 used to decide the speed levers: `lenet+spe1` (one step per execution), `lenet+inter1` (one
 inter-op thread), `lenet+threads1` (one thread of each kind), `lenet+constant` (images
 copied into a TensorFlow constant and gathered there, as lenet did before); of path 2:
-`original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0).
+`original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0); of path 3: `torch+threads1`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ BATCH_SIZE = 64
 INFERENCE_BATCH = 1024
 DEFAULT_PATHS = ("lenet", "original", "torch")
 KNOWN_PATHS = (
-    *DEFAULT_PATHS, "lenet+spe1", "lenet+inter1", "lenet+threads1", "lenet+constant", "original+onednn0"
+    *DEFAULT_PATHS, "lenet+spe1", "lenet+inter1", "lenet+threads1", "lenet+constant", "original+onednn0",
+    "torch+threads1",
 )
 
 
@@ -199,8 +200,9 @@ def worker_torch(args: argparse.Namespace, variant: str, start: float) -> dict[s
     import torch
     from torch import nn
 
-    torch.set_num_threads(args.threads)
-    torch.set_num_interop_threads(args.threads)
+    threads = 1 if variant == "threads1" else args.threads
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(threads)
     torch.manual_seed(42)
     with np.load(args.data) as archive:
         x_all, y_all = archive["x_train"], archive["y_train"]
@@ -299,6 +301,10 @@ def worker_env(path: str) -> dict[str, str]:
     env.pop("TF_ENABLE_ONEDNN_OPTS", None)  # default settings unless a path says otherwise
     if path == "original+onednn0":
         env["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    if path.startswith("torch"):
+        # PyTorch's OpenMP threads spin at every barrier by default; on a machine shared with
+        # other jobs a descheduled thread then stalls each op (measured: 415 vs 16 ms/step).
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return env
 
 
@@ -309,7 +315,12 @@ def run_path(path: str, args: argparse.Namespace) -> dict[str, Any]:
         "--train-limit", str(args.train_limit),
     ]
     load_before = os.getloadavg()
-    completed = subprocess.run(command, capture_output=True, text=True, env=worker_env(path))
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, env=worker_env(path), timeout=args.timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"timed_out": args.timeout, "load_before": load_before, "load_after": os.getloadavg()}
     if completed.returncode != 0:
         sys.exit(f"benchmarks/run.py: path {path} failed:\n{completed.stderr[-3000:]}")
     result = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -340,6 +351,10 @@ def machine_info() -> dict[str, Any]:
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over repeats; the spread of throughput; whether training numbers repeated."""
+    timed_out = sum("timed_out" in run for run in runs)
+    runs = [run for run in runs if "timed_out" not in run]
+    if not runs:
+        return {"timed_out_runs": timed_out}
     def median(key: str) -> float:
         return statistics.median(run[key] for run in runs)
 
@@ -351,6 +366,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                                           max(r["images_per_second"] for r in runs)]
     if "history" in runs[0]:
         summary["identical_reruns"] = all(run["history"] == runs[0]["history"] for run in runs)
+    summary["timed_out_runs"] = timed_out
     return summary
 
 
@@ -359,6 +375,9 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
               "| infer img/s b1 | infer img/s b1024 | val acc |")
     lines = [header, "|" + "---|" * 8]
     for path, s in summaries.items():
+        if "images_per_second" not in s:
+            lines.append(f"| {path} | every run timed out | | | | | | |")
+            continue
         low, high = s["images_per_second_range"]
         lines.append(
             f"| {path} | {s['images_per_second']:,.0f} ({low:,.0f}-{high:,.0f}) | "
@@ -370,6 +389,7 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
 
 def ratios(summaries: dict[str, dict[str, Any]]) -> dict[str, float]:
     out = {}
+    summaries = {path: s for path, s in summaries.items() if "images_per_second" in s}
     if "lenet" in summaries and "original" in summaries:
         lenet, original = summaries["lenet"], summaries["original"]
         out["throughput_lenet_over_original"] = lenet["images_per_second"] / original["images_per_second"]
@@ -379,6 +399,15 @@ def ratios(summaries: dict[str, dict[str, Any]]) -> dict[str, float]:
             summaries["lenet"]["images_per_second"] / summaries["torch"]["images_per_second"]
         )
     return out
+
+
+def print_report(results: dict[str, Any]) -> None:
+    print(table(results["summary"]))
+    for name, value in results["ratios"].items():
+        print(f"{name}: {value:.2f}")
+    before, after = results["load_average_before"], results["load_average_after"]
+    print("load average (1, 5, 15 min): before " + ", ".join(f"{v:.2f}" for v in before)
+          + "; after " + ", ".join(f"{v:.2f}" for v in after))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -393,9 +422,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"comma-separated, of {', '.join(KNOWN_PATHS)}")
     parser.add_argument("--singles", type=int, default=500, help="images timed at batch size 1")
     parser.add_argument("--train-limit", type=int, default=0, help="train on the first N images (0: all)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 1 repeat, 2 epochs, 6,400 training images, 50 single images")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--table", type=Path, help="only print the table of an earlier --out file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -409,6 +440,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.worker:
         return run_worker(args)
+    if args.table:
+        return print_report(json.loads(args.table.read_text()))
     if not args.data.is_file():
         sys.exit(f"{args.data}: no such file (pass --data path/to/mnist.npz)")
     paths = args.paths.split(",")
@@ -421,8 +454,9 @@ def main(argv: list[str] | None = None) -> None:
         for path in paths:
             runs[path].append(run_path(path, args))
             last = runs[path][-1]
-            print(f"repeat {repeat + 1} {path}: {last['images_per_second']:,.0f} img/s, "
-                  f"load {last['load_before'][0]:.2f}", file=sys.stderr, flush=True)
+            speed = f"{last['images_per_second']:,.0f} img/s" if "timed_out" not in last else "timed out"
+            print(f"repeat {repeat + 1} {path}: {speed}, load {last['load_before'][0]:.2f}",
+                  file=sys.stderr, flush=True)
     summaries = {path: summarise(path_runs) for path, path_runs in runs.items()}
     results = {
         "settings": {key: (str(value) if isinstance(value, Path) else value)
@@ -434,10 +468,7 @@ def main(argv: list[str] | None = None) -> None:
         "ratios": ratios(summaries),
         "runs": runs,
     }
-    print(table(summaries))
-    for name, value in results["ratios"].items():
-        print(f"{name}: {value:.2f}")
-    print(f"load average (1, 5, 15 min) before {load_before}, after {results['load_average_after']}")
+    print_report(results)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1) + "\n")
 
