@@ -81,7 +81,8 @@ def training_batches(
 
 def evaluation_batches(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
     """Batches of a fixed evaluation set in order: images uint8 (B, 28, 28, 1), labels int32."""
-    dataset = tf.data.Dataset.from_tensor_slices((x[..., np.newaxis], y.astype(np.int32)))
+    images = shared_tensor(x[..., np.newaxis])  # e.g. the validation images, without a copy
+    dataset = tf.data.Dataset.from_tensor_slices((images, tf.constant(y.astype(np.int32))))
     return dataset.batch(EVALUATION_BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
 
 
