@@ -106,7 +106,7 @@ def steps_per_epoch(size: int, batch_size: int) -> int:
 
 
 # Batches run per call into TensorFlow at most. Each call costs a Python round trip and
-# callback dispatch that for LeNet-5 is as long as the step itself; see benchmarks/README.md.
+# callback dispatch, for LeNet-5 some 60% of the step itself; see benchmarks/README.md.
 MAX_STEPS_PER_EXECUTION = 100
 
 
