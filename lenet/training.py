@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, remove_checkpoint, training_fingerprint
 from lenet.config import TrainConfig
-from lenet.data import Split
+from lenet.data import ALIGNMENT, Split
 from lenet.model import uses_mixed_precision
 
 # Evaluation batch size: large for speed; it changes nothing but summation order.
@@ -56,15 +56,27 @@ def epoch_orders(size: int, seed: int, first_epoch: int, epochs: int) -> np.ndar
     ).astype(np.int32)
 
 
+def shared_tensor(array: np.ndarray) -> tf.Tensor:
+    """`array` as a tensor that shares its memory if TensorFlow allows it, else a copy.
+
+    TensorFlow can use a C-contiguous array that starts on a 64-byte boundary in place
+    (through DLPack); `load_mnist` returns such arrays. A copy costs about twice the bytes.
+    """
+    if array.flags.c_contiguous and array.ctypes.data % ALIGNMENT == 0:
+        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+    return tf.constant(array)
+
+
 def training_batches(
     x: np.ndarray, y: np.ndarray, config: TrainConfig, first_epoch: int = 0
 ) -> tf.data.Dataset:
     """Shuffled (images uint8 (B, 28, 28, 1), labels int32 (B,)) batches for every remaining epoch.
 
     Images stay uint8 (a quarter of float32's memory) and the model scales them; batches
-    are gathered by index, so no epoch ever builds a shuffled copy of the data.
+    are gathered by index from the caller's images, shared with TensorFlow where possible,
+    so no epoch builds a shuffled copy and, usually, TensorFlow no copy of the data.
     """
-    images = tf.constant(x[..., np.newaxis])
+    images = shared_tensor(x[..., np.newaxis])
     labels = tf.constant(y.astype(np.int32))
     orders = epoch_orders(len(y), config.seed, first_epoch, config.epochs)
     batched_indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
@@ -80,7 +92,8 @@ def training_batches(
 
 def evaluation_batches(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
     """Batches of a fixed evaluation set in order: images uint8 (B, 28, 28, 1), labels int32."""
-    dataset = tf.data.Dataset.from_tensor_slices((x[..., np.newaxis], y.astype(np.int32)))
+    images = shared_tensor(x[..., np.newaxis])  # e.g. the validation images, without a copy
+    dataset = tf.data.Dataset.from_tensor_slices((images, tf.constant(y.astype(np.int32))))
     return dataset.batch(EVALUATION_BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -112,6 +125,28 @@ def steps_per_epoch(size: int, batch_size: int) -> int:
     return -(-size // batch_size)
 
 
+# Batches run per call into TensorFlow at most. Each call costs a Python round trip and
+# callback dispatch, for LeNet-5 some 60% of the step itself; see benchmarks/README.md.
+MAX_STEPS_PER_EXECUTION = 100
+
+
+def steps_per_execution(steps: int, limit: int | None = None) -> int:
+    """The largest divisor of `steps` (an epoch's steps) that is at most `limit`.
+
+    A divisor, so every execution ends inside one epoch and epoch boundaries, validation
+    and per-epoch callbacks fall exactly where they do with one step per execution.
+    """
+    limit = MAX_STEPS_PER_EXECUTION if limit is None else limit
+    return max(divisor for divisor in range(1, min(steps, limit) + 1) if steps % divisor == 0)
+
+
+def use_steps_per_execution(model: keras.Model, steps: int) -> None:
+    """Set a compiled model's steps per execution, dropping functions traced for another value."""
+    if model.steps_per_execution != steps:
+        model.steps_per_execution = steps
+        model.train_function = model.test_function = model.predict_function = None
+
+
 def fit(
     model: keras.Model,
     split: Split,
@@ -137,13 +172,18 @@ def fit(
     guards = [record, keras.callbacks.TerminateOnNaN()]
     if checkpoint is not None:
         guards.append(CheckpointEveryEpoch(checkpoint, record.history))
+    steps = steps_per_epoch(len(split.y_train), config.batch_size)
+    # Keras 3.15 cannot run several steps per execution under a multi-replica strategy
+    # (its multi-step loop fails to feed a placeholder), so replicated models take one.
+    replicated = model.distribute_strategy.num_replicas_in_sync > 1
+    use_steps_per_execution(model, 1 if replicated else steps_per_execution(steps))
     if first_epoch < config.epochs:
         model.fit(
             training_batches(split.x_train, split.y_train, config, first_epoch=first_epoch),
             validation_data=evaluation_batches(split.x_val, split.y_val),
             epochs=config.epochs,
             initial_epoch=first_epoch,
-            steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
+            steps_per_epoch=steps,
             callbacks=[*guards, *(callbacks or [])],
             shuffle=False,  # training_batches already shuffles, reproducibly
             verbose=verbose,
