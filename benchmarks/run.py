@@ -22,6 +22,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -101,9 +102,14 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
             split, x_train=split.x_train[: args.train_limit], y_train=split.y_train[: args.train_limit]
         )
     lenet.set_seed(config.seed)
-    model = lenet.compile_lenet5(lenet.build_lenet5(), config)
+    model = lenet.compiled_lenet5(config)
     marks: dict[str, Any] = {}
-    history = lenet.fit(model, split, config, verbose=0, callbacks=[keras_callbacks(start, marks)])
+    # As the notebook calls it: a checkpoint after every epoch, so an interrupted run resumes.
+    with tempfile.TemporaryDirectory() as output_dir:
+        history = lenet.fit(
+            model, split, config, verbose=0, callbacks=[keras_callbacks(start, marks)],
+            checkpoint_dir=lenet.checkpoint_dir(output_dir),
+        )
     result = {
         "train_images": len(split.y_train),
         "epoch_seconds": marks["epochs"],
