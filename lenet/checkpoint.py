@@ -8,18 +8,16 @@ depends only on (seed, e), it ends with exactly the numbers of an uninterrupted 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import shutil
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from lenet import artifacts
 from lenet.config import TrainConfig
-from lenet.data import Split
+from lenet.data import Split, arrays_sha256
 
 CHECKPOINT_DIR = ".checkpoint"
 STATE_FILE = "state.json"
@@ -36,10 +34,7 @@ def checkpoint_dir(output_dir: str | Path) -> Path:
 
 def training_fingerprint(split: Split) -> str:
     """sha256 over the training and validation arrays: resuming on other data is refused."""
-    digest = hashlib.sha256()
-    for array in (split.x_train, split.y_train, split.x_val, split.y_val):
-        digest.update(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
-    return digest.hexdigest()
+    return arrays_sha256((split.x_train, split.y_train, split.x_val, split.y_val))
 
 
 def remove_checkpoint(directory: str | Path) -> None:
