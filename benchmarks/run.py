@@ -94,7 +94,10 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
     if variant == "spe1":
         training.MAX_STEPS_PER_EXECUTION = 1
     if variant == "constant":
-        training.training_batches = constant_training_batches
+        # lenet's earlier input pipelines: the images copied into TensorFlow, not shared.
+        import tensorflow as tf
+
+        training.shared_tensor = tf.constant
     config = lenet.TrainConfig(epochs=args.epochs, batch_size=BATCH_SIZE)
     data, split = lenet.prepare_data(args.data, config)
     if args.train_limit:
@@ -124,27 +127,6 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
     singles = [x_test[i : i + 1, ..., None] for i in range(args.singles)]
     result["inference_1"] = timed_rate(lambda: [model.predict_on_batch(x) for x in singles], len(singles))
     return result
-
-
-def constant_training_batches(x, y, config, first_epoch=0):
-    """lenet's earlier input pipeline: the images copied into a tf.constant, gathered by index."""
-    import numpy as np
-    import tensorflow as tf
-
-    from lenet.training import epoch_orders
-
-    images = tf.constant(x[..., np.newaxis])
-    labels = tf.constant(y.astype(np.int32))
-    orders = epoch_orders(len(y), config.seed, first_epoch, config.epochs)
-    batched_indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
-        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
-    )
-    batches = batched_indices.map(
-        lambda index: (tf.gather(images, index), tf.gather(labels, index)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
-    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def original_model():
