@@ -53,7 +53,7 @@ def keras_steps(threads: int, loop_steps: int) -> dict[str, float]:
             keras.utils.set_random_seed(0)
         else:
             lenet.set_seed(0)
-        model = lenet.compile_lenet5(lenet.build_lenet5(), lenet.TrainConfig())
+        model = lenet.compile_lenet5(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
         model.jit_compile = jit
         if not jit:
             results["keras_train_on_batch"] = per_step_ms(lambda: model.train_on_batch(x, y), 1)

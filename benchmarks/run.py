@@ -105,7 +105,7 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
             split, x_train=split.x_train[: args.train_limit], y_train=split.y_train[: args.train_limit]
         )
     lenet.set_seed(config.seed)
-    model = lenet.compiled_lenet5(config)
+    model = lenet.compiled_lenet5(config, split)
     marks: dict[str, Any] = {}
     # As the notebook calls it: a checkpoint after every epoch, so an interrupted run resumes.
     with tempfile.TemporaryDirectory() as output_dir:

@@ -236,7 +236,7 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     model = load_model(arguments.model)
     data = load_mnist(arguments.data)
     if not getattr(model, "compiled", True):  # saved without its training setup: the recipe's loss
-        compile_lenet5(model, TrainConfig())
+        compile_lenet5(model, TrainConfig(), steps_per_epoch=1)  # evaluation needs only the loss
     test = evaluate(model, data.x_test, data.y_test)
     matrix = confusion_matrix(data.y_test, predict_probabilities(model, data.x_test).argmax(axis=1))
     per_class = per_class_accuracy(matrix)

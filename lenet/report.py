@@ -110,3 +110,40 @@ def variants_markdown(comparison: dict[str, Any]) -> str:
             f"| {result['seconds_per_epoch']:.1f} |"
         )
     return "\n".join(lines)
+
+
+def recipe_description(recipe: dict[str, Any]) -> str:
+    """E.g. 'cosine from 0.002, 1 warm-up epoch; shifts ≤2 px, rotations ≤10°, scaling ±10%'."""
+    if recipe["schedule"] == "constant":
+        parts = [f"constant {recipe['learning_rate']:g}"]
+    else:
+        parts = [f"cosine from {recipe['learning_rate']:g} to 0"]
+        if recipe["warmup_epochs"]:
+            parts[0] += f" after {recipe['warmup_epochs']:g} warm-up epoch(s)"
+    distortions = []
+    if recipe["shift"]:
+        distortions.append(f"shifts ≤{recipe['shift']:g} px")
+    if recipe["rotation"]:
+        distortions.append(f"rotations ≤{recipe['rotation']:g}°")
+    if recipe["zoom"]:
+        distortions.append(f"scaling ±{recipe['zoom']:.0%}")
+    return "; ".join([*parts, ", ".join(distortions) or "no augmentation"])
+
+
+def study_markdown(study: dict[str, Any]) -> str:
+    """The recipe-study table README shows for scripts/recipe_study.py's JSON (validation only)."""
+    seeds = ", ".join(str(seed) for seed in study["candidates"][study["chosen"]]["seeds"])
+    lines = [
+        f"| rank | recipe | learning rate; augmentation | validation accuracy, mean ± sd (seeds {seeds}) "
+        "| validation loss, mean |",
+        "|---|---|---|---|---|",
+    ]
+    for rank, name in enumerate(study["ranking"], 1):
+        candidate = study["candidates"][name]
+        label = f"**{name}** (chosen)" if name == study["chosen"] else name
+        lines.append(
+            f"| {rank} | {label} | {recipe_description(candidate['recipe'])} "
+            f"| {candidate['mean_val_accuracy']:.2%} ± {candidate['std_val_accuracy']:.2%} "
+            f"| {candidate['mean_val_loss']:.4f} |"
+        )
+    return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from lenet.data import Mnist, Split, load_mnist, split_validation
 from lenet.distribute import strategy_for
 from lenet.model import build_lenet5
 from lenet.plots import plot_history
-from lenet.training import compile_lenet5, evaluate, fit, set_seed
+from lenet.training import compile_lenet5, evaluate, fit, set_seed, steps_per_epoch
 
 
 def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
@@ -23,14 +24,16 @@ def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
     return data, split_validation(data, config.resolved_validation_size(len(data.y_train)))
 
 
-def compiled_lenet5(config: TrainConfig, num_classes: int = 10) -> keras.Model:
-    """LeNet-5 of `config.variant`, built and compiled under `config.strategy`'s scope.
+def compiled_lenet5(config: TrainConfig, split: Split, num_classes: int = 10) -> keras.Model:
+    """LeNet-5 of `config.variant`, built and compiled for training on `split` under
+    `config.strategy`'s scope.
 
-    Building inside the scope places the weights and optimizer state on every replica.
+    Building inside the scope places the weights and optimizer state on every replica; the
+    training set's size fixes how many steps the learning-rate schedule spans.
     """
     with strategy_for(config).scope():
         model = build_lenet5(num_classes, variant=config.variant, mixed_precision=config.mixed_precision)
-        return compile_lenet5(model, config)
+        return compile_lenet5(model, config, steps_per_epoch(len(split.y_train), config.batch_size))
 
 
 def build_results(
@@ -44,6 +47,7 @@ def build_results(
     metrics = {name: values for name, values in history.items() if name != "seconds"}
     return {
         "config": config.to_dict(),
+        "recipe": {"name": config.recipe, **dataclasses.asdict(config.recipe_settings)},
         "data": {"source": data.source, "fingerprint": data.fingerprint, "sizes": split.sizes()},
         "history": metrics,
         "test": test,
@@ -89,7 +93,7 @@ def train_and_evaluate(
     data, split = prepare_data(source, config)
     try:
         set_seed(config.seed)
-        model = compiled_lenet5(config)
+        model = compiled_lenet5(config, split)
         history = fit(
             model, split, config, verbose=verbose, callbacks=callbacks,
             checkpoint_dir=checkpoint_dir(output_dir),

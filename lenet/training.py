@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, remove_checkpoint, training_fingerprint
-from lenet.config import TrainConfig
+from lenet.config import Recipe, TrainConfig
 from lenet.data import ALIGNMENT, Split
 from lenet.model import uses_mixed_precision
 
@@ -28,13 +28,34 @@ def set_seed(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def compile_lenet5(model: keras.Model, config: TrainConfig) -> keras.Model:
-    """Compile with the recipe: Adam, cross-entropy on logits, accuracy.
+def learning_rate_schedule(
+    recipe: Recipe, epochs: int, steps_per_epoch: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The recipe's learning rate: a constant, or a cosine from its peak to 0 at the last step.
 
-    A mixed-precision model gets dynamic loss scaling, so small float16 gradients do not
-    flush to zero (Keras adds it only for a model-wide policy, and ours is per layer).
+    Keras's schedules count the optimizer's steps, which the checkpoint saves with Adam's
+    state, so a resumed run continues on the same curve.
     """
-    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
+    if recipe.schedule == "constant":
+        return recipe.learning_rate
+    total = epochs * steps_per_epoch
+    warmup = round(recipe.warmup_epochs * steps_per_epoch)
+    if warmup:
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, total - warmup, warmup_target=recipe.learning_rate, warmup_steps=warmup
+        )
+    return keras.optimizers.schedules.CosineDecay(recipe.learning_rate, total)
+
+
+def compile_lenet5(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
+    """Compile with the recipe: Adam on its learning-rate schedule, cross-entropy on logits, accuracy.
+
+    `steps_per_epoch` sets where a decaying schedule ends. A mixed-precision model gets
+    dynamic loss scaling, so small float16 gradients do not flush to zero (Keras adds it only
+    for a model-wide policy, and ours is per layer).
+    """
+    schedule = learning_rate_schedule(config.recipe_settings, config.epochs, steps_per_epoch)
+    optimizer = keras.optimizers.Adam(learning_rate=schedule)
     if uses_mixed_precision(model):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
@@ -67,6 +88,35 @@ def shared_tensor(array: np.ndarray) -> tf.Tensor:
     return tf.constant(array)
 
 
+def augment(images: tf.Tensor, seed: tf.Tensor, recipe: Recipe) -> tf.Tensor:
+    """Shift, rotate and scale each uint8 image (B, 28, 28, 1) at random, as `recipe` allows.
+
+    The randomness is a pure function of `seed` (shape (2,)), where Keras's RandomTranslation
+    and RandomRotation draw from a generator's state: so a batch's distortion depends only on
+    (the run's seed, the batch's step), and a resumed run sees exactly the same batches.
+    """
+    size = tf.shape(images)[0]
+    uniform = tf.random.stateless_uniform([size, 4], seed=seed, minval=-1.0, maxval=1.0)
+    shift_x, shift_y = uniform[:, 0] * recipe.shift, uniform[:, 1] * recipe.shift
+    angle = uniform[:, 2] * (recipe.rotation * math.pi / 180)
+    inverse_scale = 1.0 / (1.0 + uniform[:, 3] * recipe.zoom)
+    # Each output pixel (x, y) samples the input at A (x, y) + b: rotation and scale about the
+    # image centre, then the shift.
+    a0, a1 = inverse_scale * tf.cos(angle), -inverse_scale * tf.sin(angle)
+    b0, b1 = inverse_scale * tf.sin(angle), inverse_scale * tf.cos(angle)
+    height, width = images.shape[1], images.shape[2]
+    centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
+    a2 = centre_x - a0 * centre_x - a1 * centre_y - shift_x
+    b2 = centre_y - b0 * centre_x - b1 * centre_y - shift_y
+    zeros = tf.zeros_like(a0)
+    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+    moved = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.cast(images, tf.float32), transforms=transforms, output_shape=[height, width],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT",
+    )
+    return tf.cast(tf.clip_by_value(tf.round(moved), 0, 255), tf.uint8)
+
+
 def training_batches(
     x: np.ndarray, y: np.ndarray, config: TrainConfig, first_epoch: int = 0
 ) -> tf.data.Dataset:
@@ -74,7 +124,8 @@ def training_batches(
 
     Images stay uint8 (a quarter of float32's memory) and the model scales them; batches
     are gathered by index from the caller's images, shared with TensorFlow where possible,
-    so no epoch builds a shuffled copy and, usually, TensorFlow no copy of the data.
+    so no epoch builds a shuffled copy and, usually, TensorFlow no copy of the data. With an
+    augmenting recipe each batch is distorted by `augment`, seeded by (seed, global step).
     """
     images = shared_tensor(x[..., np.newaxis])
     labels = tf.constant(y.astype(np.int32))
@@ -82,10 +133,17 @@ def training_batches(
     batched_indices = tf.data.Dataset.from_tensor_slices(orders).flat_map(
         lambda order: tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
     )
-    batches = batched_indices.map(
-        lambda index: (tf.gather(images, index), tf.gather(labels, index)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
+    recipe = config.recipe_settings
+    first_step = first_epoch * steps_per_epoch(len(y), config.batch_size)
+
+    def batch(step: tf.Tensor, index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch_images = tf.gather(images, index)
+        if recipe.augments:
+            batch_images = augment(batch_images, tf.stack([tf.constant(config.seed, tf.int64), step]), recipe)
+        return batch_images, tf.gather(labels, index)
+
+    batches = batched_indices.enumerate(start=first_step).map(
+        batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     return batches.prefetch(tf.data.AUTOTUNE)
 
@@ -194,7 +252,7 @@ def fit(
             remove_checkpoint(checkpoint.directory)  # the same config would diverge again
         raise TrainingError(
             f"training stopped: the loss became {losses[-1]} in epoch "
-            f"{len(losses)} of {config.epochs} (learning_rate={config.learning_rate:g}); "
+            f"{len(losses)} of {config.epochs} (learning_rate={config.recipe_settings.learning_rate:g}); "
             "lower the learning rate"
         )
     return record.history

@@ -30,7 +30,7 @@ report = {}
 for strategy in ("default", "mirrored"):
     config = lenet.TrainConfig(epochs=1, strategy=strategy)
     lenet.set_seed(config.seed)
-    model = lenet.compiled_lenet5(config)
+    model = lenet.compiled_lenet5(config, split)
     history = lenet.fit(model, split, config, verbose=0)
     report[strategy] = {
         "replicas": lenet.strategy_for(config).num_replicas_in_sync,

@@ -88,7 +88,9 @@ def test_mixed_precision_computes_in_float16_and_keeps_logits_float32():
     assert {layer.compute_dtype for layer in lenet.build_lenet5().layers} == {"float32"}
 
 
-def test_mixed_precision_model_compiles_with_loss_scaling():
+def test_mixed_precision_model_compiles_with_loss_scaling(sample):
     config = lenet.TrainConfig(mixed_precision=True)
-    assert isinstance(lenet.compiled_lenet5(config).optimizer, keras.optimizers.LossScaleOptimizer)
-    assert not isinstance(lenet.compiled_lenet5(lenet.TrainConfig()).optimizer, keras.optimizers.LossScaleOptimizer)
+    split = lenet.split_validation(sample, 500)
+    assert isinstance(lenet.compiled_lenet5(config, split).optimizer, keras.optimizers.LossScaleOptimizer)
+    plain = lenet.compiled_lenet5(lenet.TrainConfig(), split).optimizer
+    assert not isinstance(plain, keras.optimizers.LossScaleOptimizer)

@@ -80,11 +80,11 @@ def test_a_finished_fit_is_restored_without_training(tmp_path, sample):
     config = lenet.TrainConfig(epochs=1)
     split = small_split(sample)
     lenet.set_seed(config.seed)
-    model = lenet.compile_lenet5(lenet.build_lenet5(), config)
+    model = lenet.compiled_lenet5(config, split)
     checkpoint = lenet.checkpoint_dir(tmp_path)
     history = lenet.fit(model, split, config, verbose=0, checkpoint_dir=checkpoint)
     # E.g. the notebook's kernel restarted after fit, before the artifacts were saved.
-    restored_model = lenet.compile_lenet5(lenet.build_lenet5(), config)
+    restored_model = lenet.compiled_lenet5(config, split)
     assert lenet.fit(restored_model, split, config, verbose=0, checkpoint_dir=checkpoint) == history
     for mine, theirs in zip(restored_model.weights, model.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
@@ -96,11 +96,11 @@ def test_a_finished_fit_is_restored_without_training(tmp_path, sample):
 def test_a_checkpoint_of_another_run_is_refused_not_discarded(tmp_path, sample, change):
     config = lenet.TrainConfig(epochs=1)
     split = small_split(sample)
-    model = lenet.compile_lenet5(lenet.build_lenet5(), config)
+    model = lenet.compiled_lenet5(config, split)
     lenet.fit(model, split, config, verbose=0, checkpoint_dir=tmp_path)
     other_config = lenet.TrainConfig(epochs=change.get("epochs", 1))
     other_split = small_split(sample, size=576) if "data" in change else split
     with pytest.raises(lenet.CheckpointError, match=f"{tmp_path}: checkpoint was made with other"):
-        lenet.fit(lenet.compile_lenet5(lenet.build_lenet5(), other_config), other_split, other_config,
+        lenet.fit(lenet.compiled_lenet5(other_config, other_split), other_split, other_config,
                   verbose=0, checkpoint_dir=tmp_path)
     assert (tmp_path / STATE_FILE).is_file()

@@ -17,7 +17,7 @@ def test_steps_per_execution_is_the_largest_divisor_within_the_limit(steps, limi
 
 def _history(split: Split, config: lenet.TrainConfig) -> tuple[dict, int]:
     lenet.set_seed(config.seed)
-    model = lenet.compile_lenet5(lenet.build_lenet5(), config)
+    model = lenet.compiled_lenet5(config, split)
     history = lenet.fit(model, split, config, verbose=0)
     del history["seconds"]
     return history, model.steps_per_execution
