@@ -14,6 +14,8 @@ import dataclasses
 import json
 import os
 import sys
+import tempfile
+import traceback
 import types
 import typing
 from pathlib import Path
@@ -65,6 +67,28 @@ def main(argv: list[str] | None = None) -> int:
         return fail(error, 2)
     except INPUT_ERRORS as error:
         return fail(error, 1)
+    except Exception as error:  # a defect in our own code path, not in the user's input
+        if arguments.debug:
+            raise
+        return unexpected(error)
+
+
+def unexpected(error: Exception) -> int:
+    """One line naming where it failed and the file that holds the traceback; exit code 1."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [frame for frame in frames if f"{os.sep}lenet{os.sep}" in frame.filename] or frames
+    where = ours[-1]
+    step = f"{Path(where.filename).stem}.{where.name} ({Path(where.filename).name}:{where.lineno})"
+    descriptor, path = tempfile.mkstemp(prefix="lenet-traceback-", suffix=".txt")
+    with os.fdopen(descriptor, "w") as file:
+        traceback.print_exception(error, file=file)
+    message = str(error).splitlines()[0] if str(error) else ""
+    print(
+        f"{PROGRAM}: error: unexpected {type(error).__name__} in {step}: {message}; "
+        f"the full traceback is in {path} (or rerun with --debug); please report it",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def fail(error: BaseException, code: int) -> int:
@@ -77,8 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROGRAM,
         description="LeNet-5 on MNIST: train, evaluate, predict digits in your own images, plot.",
         epilog="Run 'lenet COMMAND --help' for a command's options. Exit codes: 0 success, "
-        "1 some inputs failed, 2 usage error, 130 interrupted.",
+        "1 some inputs failed (or an unexpected failure, its traceback saved to a file), "
+        "2 usage error, 130 interrupted.",
     )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected failure")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     train = commands.add_parser(

@@ -141,7 +141,8 @@ def load_idx_directory(directory: Path) -> Mnist:
     Fashion-MNIST's names if the directory's name contains "fashion", else the digits.
     """
     try:
-        arrays = {key: read_idx(_idx_file(directory, stem)) for key, stem in IDX_FILES.items()}
+        # Aligned copies: read_idx's arrays are read-only views of the file's bytes.
+        arrays = {key: aligned(read_idx(_idx_file(directory, stem))) for key, stem in IDX_FILES.items()}
     except IdxError as error:
         raise DataError(str(error)) from None
     return _checked(directory, arrays, source=str(directory), class_names=_class_names(directory))

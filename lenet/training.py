@@ -80,11 +80,15 @@ def epoch_orders(size: int, seed: int, first_epoch: int, epochs: int) -> np.ndar
 def shared_tensor(array: np.ndarray) -> tf.Tensor:
     """`array` as a tensor that shares its memory if TensorFlow allows it, else a copy.
 
-    TensorFlow can use a C-contiguous array that starts on a 64-byte boundary in place
-    (through DLPack); `load_mnist` returns such arrays. A copy costs about twice the bytes.
+    TensorFlow can use a writeable, C-contiguous array that starts on a 64-byte boundary in
+    place (through DLPack); `load_mnist` returns such arrays. Anything else, such as a
+    read-only or memory-mapped array, is copied (about twice the bytes, but it trains).
     """
-    if array.flags.c_contiguous and array.ctypes.data % ALIGNMENT == 0:
-        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+    if array.flags.c_contiguous and array.flags.writeable and array.ctypes.data % ALIGNMENT == 0:
+        try:
+            return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+        except (BufferError, TypeError, ValueError):  # an exporter that refuses: copy instead
+            pass
     return tf.constant(array)
 
 
