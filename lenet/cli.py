@@ -24,7 +24,7 @@ from typing import Any
 from lenet.config import ConfigError, TrainConfig
 from lenet.data import DataError
 from lenet.images import ImageError
-from lenet.model_file import ModelError
+from lenet.model_file import MODEL_SUFFIXES, ModelError
 
 PROGRAM = "lenet"
 DEFAULT_OUTPUT_DIR = "runs/latest"
@@ -128,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="test loss, accuracy, per-class accuracy and confusion matrix of a saved model",
         description="Evaluate a saved model on a data source's test set.",
     )
-    evaluate.add_argument("model", metavar="MODEL", help="a saved model, e.g. runs/latest/lenet5.keras")
+    evaluate.add_argument(
+        "model", metavar="MODEL", nargs="?",
+        help="a saved model, e.g. runs/latest/lenet5.keras (default: the model shipped with lenet)",
+    )
     evaluate.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
     evaluate.set_defaults(command=run_evaluate)
@@ -141,10 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         "cropped to the ink, scaled to fit 20x20 and centred in 28x28 by its centre of mass. "
         "A bad image gets one error line; the others are still predicted (exit code 1).",
     )
-    predict.add_argument("model", metavar="MODEL", help="a saved model, e.g. runs/latest/lenet5.keras")
     predict.add_argument(
-        "images", metavar="IMAGE", nargs="+",
-        help="image files, or directories whose image files (by suffix) are all predicted",
+        "images", metavar="[MODEL] IMAGE", nargs="+",
+        help="a saved model first if you have one (a .keras file, e.g. runs/latest/lenet5.keras; "
+        "default: the model shipped with lenet), then image files, or directories whose image "
+        "files (by suffix) are all predicted",
     )
     predict.add_argument(
         "--top", type=positive_int, default=1, metavar="K",
@@ -268,7 +272,7 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     per_class = per_class_accuracy(matrix)
     if arguments.json:
         print(json.dumps({
-            "model": str(arguments.model),
+            "model": str(arguments.model or "shipped"),
             "data": {"source": data.source, "fingerprint": data.fingerprint, "test_size": len(data.y_test)},
             "test": test,
             "per_class_accuracy": [None if value != value else float(value) for value in per_class],
@@ -304,11 +308,16 @@ def run_predict(arguments: argparse.Namespace) -> int:
     from lenet.images import load_digit, read_image
     from lenet.model_file import load_model
 
-    model = load_model(arguments.model)
+    model_path, images = None, arguments.images
+    if Path(images[0]).suffix.lower() in MODEL_SUFFIXES:  # `lenet predict MODEL IMAGE...`
+        model_path, images = images[0], images[1:]
+        if not images:
+            return fail("no images given after the model", 2)
+    model = load_model(model_path)
     good: list[Path] = []
     digits: list[np.ndarray] = []
     errors: list[dict[str, str]] = []
-    for path in expand_inputs(arguments.images):
+    for path in expand_inputs(images):
         try:
             if path.is_dir():
                 raise ImageError(f"{path}: directory holds no image files")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -161,4 +162,19 @@ def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarr
     bars.set_title(f"predicted {predicted} ({probabilities[predicted]:.1%})")
     if title:
         figure.suptitle(title)
+    return figure
+
+
+def plot_learning_rate(schedule: float | Callable[[np.ndarray], Any], epochs: int, steps_per_epoch: int) -> Figure:
+    """The learning rate Adam uses at every step of training, against epochs."""
+    steps = np.arange(epochs * steps_per_epoch)
+    rates = np.full(len(steps), schedule, dtype=float) if np.isscalar(schedule) else np.asarray(schedule(steps))
+    figure = Figure(figsize=(6, 2.6), layout="constrained")
+    axes = figure.subplots()
+    axes.plot(steps / steps_per_epoch, rates)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("learning rate")
+    axes.set_xlim(0, epochs)
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
     return figure

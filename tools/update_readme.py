@@ -1,4 +1,5 @@
-"""Regenerate README's tables from results.json and the files in reports/.
+"""Regenerate README's tables (and the notebook's recipe-study table) from results.json and
+the files in reports/.
 
     python tools/update_readme.py
 
@@ -16,8 +17,10 @@ sys.path.insert(0, str(ROOT))
 
 from lenet.report import (  # noqa: E402
     dataset_markdown,
+    replace_section,
     results_markdown,
     spread_markdown,
+    study_markdown,
     update_readme,
     variants_markdown,
 )
@@ -27,10 +30,23 @@ def read(name: str) -> dict:
     return json.loads((ROOT / name).read_text())
 
 
+def update_notebook(path: Path, name: str, body: str) -> None:
+    """Replace a marked section in the notebook's markdown cells, keeping everything else."""
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and f"<!-- {name}:start -->" in text:
+            cell["source"] = replace_section(text, name, body).splitlines(keepends=True)
+    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+
+
 def main() -> None:
+    study = study_markdown(read("reports/recipe_study.json"))
+    update_notebook(ROOT / "lenet_5.ipynb", "recipe-study", study)
     update_readme(
         ROOT / "README.md",
         {
+            "recipe-study": study,
             "results": results_markdown(read("results.json")),
             "seed-spread": spread_markdown(read("reports/seed_spread.json")),
             "variants": variants_markdown(read("reports/compare_variants.json")),
