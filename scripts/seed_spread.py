@@ -1,9 +1,10 @@
 """How much does the recipe's test accuracy depend on the seed? Train it once per seed.
 
-    python scripts/seed_spread.py --data ../shared/data/mnist.npz
+    python scripts/seed_spread.py --data ../shared/data/mnist.npz [--recipe original]
 
 Each seed runs in a fresh process (as the notebook would), through lenet.train_and_evaluate,
-writing its artifacts to RUNS/seed-N; the summary goes to --out as JSON, and its table
+writing its artifacts to RUNS/RECIPE/seed-N; the summary goes to --out (default
+reports/seed_spread_RECIPE.json) as JSON, and its table
 (lenet.report.spread_markdown) to stdout.
 """
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.compare import accuracy_summary, run_summary, shared_config, train_in_fresh_process  # noqa: E402
-from lenet.config import TrainConfig  # noqa: E402
+from lenet.config import RECIPES, TrainConfig  # noqa: E402
 from lenet.report import spread_markdown  # noqa: E402
 
 
@@ -26,14 +27,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 42], help="default: 0 1 2 42")
+    parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
     parser.add_argument("--runs", default=str(ROOT / "runs" / "seeds"), help="where each run's artifacts go")
-    parser.add_argument("--out", default=str(ROOT / "reports" / "seed_spread.json"), help="summary JSON")
+    parser.add_argument("--out", help="summary JSON (default: reports/seed_spread_RECIPE.json)")
     args = parser.parse_args()
+    out = Path(args.out or ROOT / "reports" / f"seed_spread_{args.recipe}.json")
 
     runs = []
     for seed in args.seeds:
         try:
-            results = train_in_fresh_process(TrainConfig(seed=seed), args.data, Path(args.runs) / f"seed-{seed}")
+            results = train_in_fresh_process(
+                TrainConfig(seed=seed, recipe=args.recipe), args.data, Path(args.runs) / args.recipe / f"seed-{seed}"
+            )
         except RuntimeError as error:
             sys.exit(f"seed {seed}: {error}")
         runs.append(run_summary(results))
@@ -45,8 +50,8 @@ def main() -> None:
         "runs": runs,
         "summary": accuracy_summary(runs),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(spread, indent=2) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(spread, indent=2) + "\n")
     print(spread_markdown(spread))
 
 

@@ -30,7 +30,7 @@ def test_parameters_cell_is_tagged_and_holds_the_documented_names():
     tagged = [cell for cell in cells if "parameters" in cell.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1
     names = re.findall(r"^(\w+) =", "".join(tagged[0]["source"]), flags=re.M)
-    assert names == ["DATA", "EPOCHS", "BATCH_SIZE", "SEED", "VARIANT", "OUTPUT_DIR"]
+    assert names == ["DATA", "EPOCHS", "BATCH_SIZE", "SEED", "RECIPE", "VARIANT", "OUTPUT_DIR"]
 
 
 def test_notebook_metadata_is_clean():
