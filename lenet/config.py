@@ -47,7 +47,7 @@ RECIPES: dict[str, Recipe] = {
     "affine": Recipe(1e-3, "cosine", shift=2, rotation=10, zoom=0.1),
     "affine-2e-3": Recipe(2e-3, "cosine", shift=2, rotation=10, zoom=0.1),
 }
-DEFAULT_RECIPE = "original"
+DEFAULT_RECIPE = "shift-2e-3"
 
 
 class ConfigError(ValueError):

@@ -7,7 +7,7 @@ from lenet.config import config_from_parameters, parameters_from_env
 def test_defaults_are_the_documented_recipe():
     config = lenet.TrainConfig()
     assert (config.epochs, config.batch_size, config.seed) == (10, 64, 42)
-    assert config.recipe == "original" and config.learning_rate is None  # the recipe's own rate
+    assert config.recipe == "shift-2e-3" and config.learning_rate is None  # the recipe's own rate
     assert config.resolved_validation_size(60_000) == 5_000
     assert config.resolved_validation_size(4_000) == 400
     assert (config.variant, config.strategy, config.mixed_precision) == ("modern", "default", False)

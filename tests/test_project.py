@@ -31,6 +31,9 @@ def test_parameters_cell_is_tagged_and_holds_the_documented_names():
     assert len(tagged) == 1
     names = re.findall(r"^(\w+) =", "".join(tagged[0]["source"]), flags=re.M)
     assert names == ["DATA", "EPOCHS", "BATCH_SIZE", "SEED", "RECIPE", "VARIANT", "OUTPUT_DIR"]
+    import lenet
+
+    assert f'RECIPE = "{lenet.TrainConfig().recipe}"' in "".join(tagged[0]["source"])  # the same default
 
 
 def test_notebook_metadata_is_clean():
