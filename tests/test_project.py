@@ -56,12 +56,24 @@ def test_committed_results_are_the_full_recipe_on_real_mnist():
 
 
 def test_readme_tables_are_generated_from_the_results_files():
-    from lenet.report import results_markdown, section, spread_markdown
+    from lenet.report import recipes_markdown, results_markdown, section, spread_markdown, study_markdown
 
     readme = (ROOT / "README.md").read_text()
-    assert section(readme, "results") == results_markdown(committed_results())
-    spread = json.loads((ROOT / "reports" / "seed_spread.json").read_text())
+    results = committed_results()
+    assert section(readme, "results") == results_markdown(results)
+    import lenet
+
+    reports = ROOT / "reports"
+    spread = json.loads((reports / f"seed_spread_{lenet.TrainConfig().recipe}.json").read_text())
+    original = json.loads((reports / "seed_spread_original.json").read_text())
     assert section(readme, "seed-spread") == spread_markdown(spread)
+    assert section(readme, "recipe-tests") == recipes_markdown([spread, original])
+    study = json.loads((reports / "recipe_study.json").read_text())
+    assert section(readme, "recipe-study") == study_markdown(study)
+    assert study["chosen"] == lenet.TrainConfig().recipe == results["config"]["recipe"]
+    assert [spread["config"]["recipe"] for spread in (spread, original)] == [study["chosen"], "original"]
+    cells = ["".join(cell["source"]) for cell in notebook()["cells"] if cell["cell_type"] == "markdown"]
+    assert any(section(cell, "recipe-study") == study_markdown(study) for cell in cells if "recipe-study" in cell)
 
 
 def test_readme_beyond_tables_are_generated_from_the_reports():

@@ -15,9 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lenet.config import TrainConfig  # noqa: E402
 from lenet.report import (  # noqa: E402
     dataset_markdown,
     replace_section,
+    recipes_markdown,
     results_markdown,
     spread_markdown,
     study_markdown,
@@ -42,13 +44,15 @@ def update_notebook(path: Path, name: str, body: str) -> None:
 
 def main() -> None:
     study = study_markdown(read("reports/recipe_study.json"))
+    default_spread = read(f"reports/seed_spread_{TrainConfig().recipe}.json")
     update_notebook(ROOT / "lenet_5.ipynb", "recipe-study", study)
     update_readme(
         ROOT / "README.md",
         {
             "recipe-study": study,
             "results": results_markdown(read("results.json")),
-            "seed-spread": spread_markdown(read("reports/seed_spread.json")),
+            "recipe-tests": recipes_markdown([default_spread, read("reports/seed_spread_original.json")]),
+            "seed-spread": spread_markdown(default_spread),
             "variants": variants_markdown(read("reports/compare_variants.json")),
             "fashion-mnist": dataset_markdown(read("reports/fashion_mnist.json")),
         },
