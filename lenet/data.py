@@ -105,13 +105,24 @@ def load_mnist(source: str | os.PathLike = "keras") -> Mnist:
     if source == "keras":
         local = os.environ.get("LENET_MNIST_PATH")
         if local:
-            return _load_npz(Path(local), source=str(local))
+            return _load_npz(Path(local), source=npz_source(Path(local)))
         return _load_npz(download_mnist(), source="keras")
     if source == "fashion_mnist":
         return download_fashion_mnist()
     if Path(source).is_dir():
         return load_idx_directory(Path(source))
-    return _load_npz(Path(source), source=str(source))
+    return _load_npz(Path(source), source=npz_source(Path(source)))
+
+
+def npz_source(path: Path) -> str:
+    """How a local .npz is recorded: `"keras"` for a copy of Keras's file (its sha256), else its path.
+
+    A copy of Keras's MNIST is the `keras` source wherever it lies, so results never carry a
+    path from the machine that made them.
+    """
+    if path.is_file() and file_sha256(path) == KERAS_MNIST_SHA256:
+        return "keras"
+    return str(path)
 
 
 def download_fashion_mnist() -> Mnist:

@@ -76,6 +76,17 @@ def test_keras_source_uses_local_path_when_set(tmp_path, monkeypatch):
     assert lenet.load_mnist("keras").source == str(path)
 
 
+def test_a_copy_of_keras_mnist_is_recorded_as_the_keras_source_not_its_path(tmp_path, monkeypatch):
+    # A file with Keras's sha256 (made so by pointing the constant at this file's hash).
+    path = write_npz(tmp_path / "mnist.npz")
+    other = write_npz(tmp_path / "other.npz", x_test=np.ones((4, 28, 28), np.uint8))
+    monkeypatch.setattr(lenet.data, "KERAS_MNIST_SHA256", lenet.data.file_sha256(path))
+    assert lenet.load_mnist(path).source == "keras"
+    assert lenet.load_mnist(other).source == str(other)  # any other file keeps its path
+    monkeypatch.setenv("LENET_MNIST_PATH", str(path))
+    assert lenet.load_mnist("keras").source == "keras"
+
+
 def test_validation_is_the_end_of_the_training_set(sample):
     split = lenet.split_validation(sample, 400)
     assert split.sizes() == {"train": 3600, "validation": 400, "test": 1000}
