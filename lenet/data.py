@@ -105,24 +105,25 @@ def load_mnist(source: str | os.PathLike = "keras") -> Mnist:
     if source == "keras":
         local = os.environ.get("LENET_MNIST_PATH")
         if local:
-            return _load_npz(Path(local), source=npz_source(Path(local)))
+            return _load_npz(Path(local), source=recorded_source(Path(local)))
         return _load_npz(download_mnist(), source="keras")
     if source == "fashion_mnist":
         return download_fashion_mnist()
     if Path(source).is_dir():
         return load_idx_directory(Path(source))
-    return _load_npz(Path(source), source=npz_source(Path(source)))
+    return _load_npz(Path(source), source=recorded_source(Path(source)))
 
 
-def npz_source(path: Path) -> str:
-    """How a local .npz is recorded: `"keras"` for a copy of Keras's file (its sha256), else its path.
+def recorded_source(path: Path) -> str:
+    """How local data is named in results: `"keras"` for a copy of Keras's mnist.npz (its
+    sha256), else the file's or folder's name.
 
-    A copy of Keras's MNIST is the `keras` source wherever it lies, so results never carry a
-    path from the machine that made them.
+    Results are shared, and a folder on the machine that made them means nothing elsewhere;
+    the fingerprint, not the name, says which data it was.
     """
     if path.is_file() and file_sha256(path) == KERAS_MNIST_SHA256:
         return "keras"
-    return str(path)
+    return path.resolve().name
 
 
 def download_fashion_mnist() -> Mnist:
@@ -155,7 +156,7 @@ def load_idx_directory(directory: Path) -> Mnist:
         arrays = {key: read_idx(_idx_file(directory, stem)) for key, stem in IDX_FILES.items()}
     except IdxError as error:
         raise DataError(str(error)) from None
-    return _checked(directory, arrays, source=str(directory), class_names=_class_names(directory))
+    return _checked(directory, arrays, source=recorded_source(directory), class_names=_class_names(directory))
 
 
 def _idx_file(directory: Path, stem: str) -> Path:
