@@ -14,9 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_JSON = ["results.json", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "reports").glob("*.json"))]
 
 ANSI_CODE = re.compile(r"\x1b\[")
-# absl's log format (severity, date, time, thread id, file:line]) and TensorFlow's start-up words.
+# absl's log format (severity, date, time, thread id, file:line]), TensorFlow's own (date, time:
+# severity file:line]) and TensorFlow's start-up words.
 CPP_LOG = re.compile(
-    r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.-]+:\d+\]|absl::InitializeLog|cuInit|cuda drivers", re.M
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\]|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "
+    r"|absl::InitializeLog|cuInit|cuda drivers",
+    re.M,
 )
 # A path that leaves the repository (../) or starts at the root: /work/..., '/tmp/x', (/home/...).
 MACHINE_PATH = re.compile(r"\.\./|(?<![\w.:/~\\-])/[\w.-]+/")
@@ -58,6 +61,8 @@ def notebook_texts() -> list[str]:
     [
         ("Epoch 1/10\n\x1b[1m860/860\x1b[0m 8s 10ms/step", ["terminal code"]),
         ("I0000 00:00:1795791050.956596   30976 cudart_stub.cc:31] Could not find cuda drivers", ["C++ log"]),
+        ("I0000 00:00:1795791050.955523   30976 port.cc:153] oneDNN custom operations are on.", ["C++ log"]),
+        ("2026-11-28 19:12:51.144826: I tensorflow/core/util/port.cc:153] oneDNN custom", ["C++ log"]),
         ("source: ../shared/data/mnist.npz", ["machine path"]),
         ("--runs /tmp/beyond/variants", ["machine path"]),
         ("  File '/work/venv/lib/python3.11/site-packages/keras/x.py'", ["machine path"]),

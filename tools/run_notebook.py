@@ -27,10 +27,13 @@ from lenet.artifacts import write_atomically  # noqa: E402
 
 # Terminal colour and style codes, e.g. Keras's bold step counts: "\x1b[1m860/860\x1b[0m".
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# C++ log lines of TensorFlow and XLA (absl's format: severity, date, time, thread id, file:line]),
-# and absl's notice that it logs to stderr before it is initialised.
+# C++ log lines of TensorFlow and XLA, in absl's format (severity, date, time, thread id,
+# file:line]; before absl is initialised the time is seconds since 1970: "I0000 00:00:1795...")
+# or TensorFlow's own ("2026-11-28 19:12:51.144826: E file.cc:51] ..."), and absl's notice that
+# it logs to stderr before it is initialised.
 CPP_LOG_LINE = re.compile(
-    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w.-]+:\d+\] .*"
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] .*"
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\] .*"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR)\n?",
     flags=re.M,
 )
