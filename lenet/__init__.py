@@ -14,8 +14,11 @@ import os
 # by default on this machine; older versions, and some CPUs (AMD among them), leave them
 # off, and there they make training ~2.5x faster; see benchmarks/.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-# Hide TensorFlow's C++ start-up chatter (INFO and WARNING); errors still show.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Hide TensorFlow's C++ log (INFO, WARNING and ERROR): without a GPU its one error is the
+# harmless "failed call to cuInit". Python exceptions still say what went wrong; set
+# TF_CPP_MIN_LOG_LEVEL=0 to see the C++ log, e.g. to debug a GPU setup. Lines that TensorFlow
+# prints while it loads, before it reads this setting, cannot be hidden.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Public name -> the module that defines it.
 _MODULES = {

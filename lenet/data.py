@@ -105,13 +105,25 @@ def load_mnist(source: str | os.PathLike = "keras") -> Mnist:
     if source == "keras":
         local = os.environ.get("LENET_MNIST_PATH")
         if local:
-            return _load_npz(Path(local), source=str(local))
+            return _load_npz(Path(local), source=recorded_source(Path(local)))
         return _load_npz(download_mnist(), source="keras")
     if source == "fashion_mnist":
         return download_fashion_mnist()
     if Path(source).is_dir():
         return load_idx_directory(Path(source))
-    return _load_npz(Path(source), source=str(source))
+    return _load_npz(Path(source), source=recorded_source(Path(source)))
+
+
+def recorded_source(path: Path) -> str:
+    """How local data is named in results: `"keras"` for a copy of Keras's mnist.npz (its
+    sha256), else the file's or folder's name.
+
+    Results are shared, and a folder on the machine that made them means nothing elsewhere;
+    the fingerprint, not the name, says which data it was.
+    """
+    if path.is_file() and file_sha256(path) == KERAS_MNIST_SHA256:
+        return "keras"
+    return path.resolve().name
 
 
 def download_fashion_mnist() -> Mnist:
@@ -145,7 +157,7 @@ def load_idx_directory(directory: Path) -> Mnist:
         arrays = {key: aligned(read_idx(_idx_file(directory, stem))) for key, stem in IDX_FILES.items()}
     except IdxError as error:
         raise DataError(str(error)) from None
-    return _checked(directory, arrays, source=str(directory), class_names=_class_names(directory))
+    return _checked(directory, arrays, source=recorded_source(directory), class_names=_class_names(directory))
 
 
 def _idx_file(directory: Path, stem: str) -> Path:

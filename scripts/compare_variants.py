@@ -46,7 +46,11 @@ def main() -> None:
             runs[variant].append(run_summary(results))
             print(f"{variant} seed {seed}: test accuracy {results['test']['accuracy']:.4f}", flush=True)
     comparison = {
-        "command": "python scripts/compare_variants.py " + " ".join(sys.argv[1:]),
+        # The data by its recorded name, not a folder of this machine (--runs, --out change no number).
+        "command": (
+            f"python scripts/compare_variants.py --data {results['data']['source']} --seeds "
+            f"{' '.join(map(str, args.seeds))} --variants {' '.join(args.variants)} --epochs {args.epochs}"
+        ),
         "data": results["data"],
         "config": shared_config(results, ("seed", "variant")),
         "environment": results["environment"],

@@ -43,7 +43,8 @@ def main() -> None:
             sys.exit(f"seed {seed}: {error}")
         runs.append(run_summary(results))
     spread = {
-        "command": "python scripts/seed_spread.py " + " ".join(sys.argv[1:]),
+        # The data by its recorded name, not a folder of this machine (--runs, --out change no number).
+        "command": f"python scripts/seed_spread.py --data {results['data']['source']} --seeds {' '.join(map(str, args.seeds))}",
         "data": results["data"],
         "config": shared_config(results, ("seed",)),
         "environment": results["environment"],

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import typing
@@ -201,10 +202,12 @@ def test_bad_images_get_one_line_each_and_good_ones_are_still_predicted(trained,
     inputs = ["good.png", "missing.png", "empty.png", "notes.png", "nothing"]
     result = run_lenet("predict", out / "lenet5.keras", *inputs, cwd=tmp_path)
     assert result.returncode == 1
-    assert errors(result) == [
+    lines = errors(result)
+    # Pillow's own words follow "not an image"; Pillow before 11 names the file by its absolute path.
+    assert re.fullmatch(r"lenet: error: notes\.png: not an image \(cannot identify image file '(.*/)?notes\.png'\)", lines[2])
+    assert lines[:2] + lines[3:] == [
         "lenet: error: missing.png: no such file",
         "lenet: error: empty.png: empty image (0 bytes)",
-        "lenet: error: notes.png: not an image (cannot identify image file 'notes.png')",
         "lenet: error: nothing: directory holds no image files",
     ]
     assert "Traceback" not in result.stderr

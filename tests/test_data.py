@@ -40,7 +40,7 @@ def test_fingerprint_is_sha256_of_the_four_arrays_in_order():
 def test_local_npz_loads_and_labels_become_uint8(tmp_path):
     path = write_npz(tmp_path / "ok.npz", y_train=np.arange(12, dtype=np.int64) % 10)
     data = lenet.load_mnist(path)
-    assert data.source == str(path) and data.y_train.dtype == np.uint8 and len(data.x_test) == 4
+    assert data.source == "ok.npz" and data.y_train.dtype == np.uint8 and len(data.x_test) == 4
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,18 @@ def test_missing_file_and_non_npz_are_named(tmp_path):
 def test_keras_source_uses_local_path_when_set(tmp_path, monkeypatch):
     path = write_npz(tmp_path / "mnist.npz")
     monkeypatch.setenv("LENET_MNIST_PATH", str(path))
-    assert lenet.load_mnist("keras").source == str(path)
+    assert lenet.load_mnist("keras").source == "mnist.npz"  # its name: no folder of this machine
+
+
+def test_a_copy_of_keras_mnist_is_recorded_as_the_keras_source_not_its_path(tmp_path, monkeypatch):
+    # A file with Keras's sha256 (made so by pointing the constant at this file's hash).
+    path = write_npz(tmp_path / "mnist.npz")
+    other = write_npz(tmp_path / "other.npz", x_test=np.ones((4, 28, 28), np.uint8))
+    monkeypatch.setattr(lenet.data, "KERAS_MNIST_SHA256", lenet.data.file_sha256(path))
+    assert lenet.load_mnist(path).source == "keras"
+    assert lenet.load_mnist(other).source == "other.npz"  # any other file: its name
+    monkeypatch.setenv("LENET_MNIST_PATH", str(path))
+    assert lenet.load_mnist("keras").source == "keras"
 
 
 def test_validation_is_the_end_of_the_training_set(sample):

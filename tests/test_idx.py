@@ -38,7 +38,7 @@ def test_a_directory_of_idx_files_loads_like_mnist(tmp_path, compress):
     np.testing.assert_array_equal(data.x_train, arrays["train-images-idx3-ubyte"])
     np.testing.assert_array_equal(data.y_test, arrays["t10k-labels-idx1-ubyte"])
     assert data.x_train.dtype == np.uint8 and data.y_train.dtype == np.uint8
-    assert data.source == str(tmp_path / "mnist")
+    assert data.source == "mnist"
     assert data.class_names == tuple("0123456789")
 
 
