@@ -104,8 +104,8 @@ def load_mnist(source: str | os.PathLike = "keras") -> Mnist:
         return _load_npz(SAMPLE_PATH, source="sample")
     if source == "keras":
         local = os.environ.get("LENET_MNIST_PATH")
-        if local:
-            return _load_npz(Path(local), source=recorded_source(Path(local)))
+        if local:  # the user's copy of Keras's MNIST: recorded as the source asked for, with its fingerprint
+            return _load_npz(Path(local), source="keras")
         return _load_npz(download_mnist(), source="keras")
     if source == "fashion_mnist":
         return download_fashion_mnist()

@@ -73,7 +73,7 @@ def test_missing_file_and_non_npz_are_named(tmp_path):
 def test_keras_source_uses_local_path_when_set(tmp_path, monkeypatch):
     path = write_npz(tmp_path / "mnist.npz")
     monkeypatch.setenv("LENET_MNIST_PATH", str(path))
-    assert lenet.load_mnist("keras").source == "mnist.npz"  # its name: no folder of this machine
+    assert lenet.load_mnist("keras").source == "keras"  # the source asked for; no folder of this machine
 
 
 def test_a_copy_of_keras_mnist_is_recorded_as_the_keras_source_not_its_path(tmp_path, monkeypatch):
