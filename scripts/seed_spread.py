@@ -2,9 +2,10 @@
 
     python scripts/seed_spread.py --data ../shared/data/mnist.npz
 
-Each seed runs in a fresh process (as the notebook would), through lenet.train_and_evaluate,
-writing its artifacts to RUNS/seed-N; the summary goes to --out as JSON, and its table
-(lenet.report.spread_markdown) to stdout.
+A thin caller of `lenet sweep` (lenet/sweep.py): each seed is a run in a fresh Ray worker
+process, on this machine or on a cluster (--address), with its artifacts in RUNS/runs/NAME
+and the sweep's own record in RUNS/sweep.json. The seed-spread summary goes to --out as
+JSON, and its table (lenet.report.spread_markdown) to stdout.
 """
 
 from __future__ import annotations
@@ -17,37 +18,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.compare import accuracy_summary, run_summary, shared_config, train_in_fresh_process  # noqa: E402
-from lenet.config import TrainConfig  # noqa: E402
 from lenet.report import spread_markdown  # noqa: E402
+from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 42], help="default: 0 1 2 42")
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "seeds"), help="where each run's artifacts go")
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "seeds"), help="the sweep's directory")
     parser.add_argument("--out", default=str(ROOT / "reports" / "seed_spread.json"), help="summary JSON")
+    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
+    parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads (and CPUs) per run (default: 1)")
     args = parser.parse_args()
 
-    runs = []
-    for seed in args.seeds:
-        try:
-            results = train_in_fresh_process(TrainConfig(seed=seed), args.data, Path(args.runs) / f"seed-{seed}")
-        except RuntimeError as error:
-            sys.exit(f"seed {seed}: {error}")
-        runs.append(run_summary(results))
-    spread = {
+    try:
+        study = sweep(grid(args.data, seed=args.seeds), args.runs, address=args.address, threads=args.threads)
+    except SweepError as error:
+        sys.exit(f"seed_spread: {error}")
+    results = [entry["results"] for entry in study["runs"]]
+    runs = [run_summary(result) for result in results]
+    summary = {
         "command": "python scripts/seed_spread.py " + " ".join(sys.argv[1:]),
-        "data": results["data"],
-        "config": shared_config(results, ("seed",)),
-        "environment": results["environment"],
+        "data": {**results[0]["data"], "source": args.data},
+        "config": shared_config(results[0], ("seed",)),
+        "environment": results[0]["environment"],
         "runs": runs,
-        "summary": accuracy_summary(runs),
+        "summary": spread([run["test_accuracy"] for run in runs]),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(spread, indent=2) + "\n")
-    print(spread_markdown(spread))
+    Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
+    print(spread_markdown(summary))
 
 
 if __name__ == "__main__":
