@@ -75,7 +75,8 @@ def fail(error: BaseException, code: int) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
-        description="LeNet-5 on MNIST: train, evaluate, predict digits in your own images, plot.",
+        description="LeNet-5 on MNIST: train, evaluate, predict digits in your own images, plot, "
+        "sweep a grid of runs on Ray.",
         epilog="Run 'lenet COMMAND --help' for a command's options. Exit codes: 0 success, "
         "1 some inputs failed, 2 usage error, 130 interrupted.",
     )

@@ -49,7 +49,7 @@ def kill_first_checkpointed_worker(runs_dir: Path, names: list[str], killed: dic
 
 def main(out: Path) -> None:
     started = time.perf_counter()
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     try:
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
