@@ -7,6 +7,7 @@ they must run. Without Ray (`pip install 'lenet[sweep]'`) they skip; README's te
 installs requirements.txt, which pins it.
 """
 
+import concurrent.futures
 import importlib.util
 import json
 import os
@@ -49,16 +50,19 @@ def cluster_report(tmp_path_factory):
     # Ray's sockets and session files, and its auth token (under HOME), in a short private path.
     private = Path(tempfile.mkdtemp(prefix="lr", dir="/tmp"))
     env = {**os.environ, "RAY_TMPDIR": str(private), "HOME": str(private), "PYTHONPATH": str(ROOT)}
-    try:
-        helper = subprocess.run(
-            [*UNSHARE, "sh", "-c", 'ip link set lo up && exec "$0" "$1" "$2"', sys.executable,
-             str(ROOT / "tests" / "sweep_cluster.py"), str(out)],
-            capture_output=True, text=True, timeout=240, env=env,
-        )
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
-    assert helper.returncode == 0, helper.stderr[-3000:]
-    return out, json.loads((out / "report.json").read_text())
+    # The same runs one by one, made while the cluster starts (which mostly waits).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        alone = pool.submit(train_one_by_one, tmp_path_factory.mktemp("alone"), [0, 1, 2, 3])
+        try:
+            helper = subprocess.run(
+                [*UNSHARE, "sh", "-c", 'ip link set lo up && exec "$0" "$1" "$2"', sys.executable,
+                 str(ROOT / "tests" / "sweep_cluster.py"), str(out)],
+                capture_output=True, text=True, timeout=240, env=env,
+            )
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+        assert helper.returncode == 0, helper.stderr[-3000:]
+        return json.loads((out / "report.json").read_text()), alone.result()
 
 
 def train_one_by_one(out: Path, seeds: list[int]) -> dict[int, dict]:
@@ -82,15 +86,13 @@ def train_one_by_one(out: Path, seeds: list[int]) -> dict[int, dict]:
 
 
 def test_a_bad_data_path_is_refused_on_the_nodes_before_any_run(cluster_report):
-    _out, report = cluster_report
+    report, _alone = cluster_report
     assert "does not exist on node 127.0.0.1" in report["bad"] and "mnist.npz" in report["bad"]
     assert "\n" not in report["bad"] and not report["bad_ran"]
 
 
-def test_a_sweep_spreads_over_both_nodes_skips_finished_runs_and_survives_a_killed_worker(
-    cluster_report, tmp_path
-):
-    _out, report = cluster_report
+def test_a_sweep_spreads_over_both_nodes_skips_finished_runs_and_survives_a_killed_worker(cluster_report):
+    report, alone = cluster_report
     first, second = report["first"], report["second"]
     entries = {entry["config"]["seed"]: entry for entry in second["runs"]}
     assert sorted(entries) == [0, 1, 2, 3] and not second["failed"] and not second["pending"]
@@ -106,7 +108,6 @@ def test_a_sweep_spreads_over_both_nodes_skips_finished_runs_and_survives_a_kill
     assert victim["resumed_after_epoch"] >= killed["state"] >= 1
     assert sum(entry["resumed_after_epoch"] > 0 for entry in entries.values()) == 1
     # Every run, the killed one included, has the numbers of `lenet train` with 1 thread.
-    alone = train_one_by_one(tmp_path, [0, 1, 2, 3])
     for seed, entry in entries.items():
         assert entry["threads"] == 1 and entry["results"]["environment"]["intra_op_threads"] == "1"
         assert entry["results"]["history"] == alone[seed]["history"], seed
