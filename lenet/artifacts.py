@@ -83,4 +83,8 @@ def environment() -> dict[str, str]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", ""),
+        # TensorFlow's thread pools ("": its default, all cores). The count can change the
+        # last bits of a loss (summation order), so a run records it; `lenet sweep` sets it.
+        "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", ""),
+        "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", ""),
     }

@@ -1,4 +1,4 @@
-"""The command line: `lenet train | evaluate | predict | plot` (also `python -m lenet`).
+"""The command line: `lenet train | evaluate | predict | plot | sweep` (also `python -m lenet`).
 
 A thin layer over the same functions the notebook calls. TensorFlow is imported inside
 the subcommands, so `--help` and usage errors answer at once.
@@ -101,7 +101,8 @@ def fail(error: BaseException, code: int) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
-        description="LeNet-5 on MNIST: train, evaluate, predict digits in your own images, plot.",
+        description="LeNet-5 on MNIST: train, evaluate, predict digits in your own images, plot, "
+        "sweep a grid of runs on Ray.",
         epilog="Run 'lenet COMMAND --help' for a command's options. Exit codes: 0 success, "
         "1 some inputs failed (or an unexpected failure, its traceback saved to a file), "
         "2 usage error, 130 interrupted.",
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="PNG", help="the figure to write (default: results.png next to RESULTS_JSON)"
     )
     plot.set_defaults(command=run_plot)
+    add_sweep_command(commands)
     return parser
 
 
@@ -404,4 +406,100 @@ def run_plot(arguments: argparse.Namespace) -> int:
     except (KeyError, TypeError, ValueError) as error:
         return fail(f"{arguments.results}: history is incomplete or malformed ({error})", 2)
     print(f"wrote {out}")
+    return 0
+
+
+# --- lenet sweep: a grid of runs on Ray (lenet/sweep.py). Ray is imported only when it starts.
+
+# Grid flags take the plural for these fields (--seeds 0,1,2); every other field keeps its name.
+PLURAL_FLAGS = {"seed": "seeds", "variant": "variants", "recipe": "recipes"}
+
+
+def add_sweep_command(commands: Any) -> None:
+    sweep = commands.add_parser(
+        "sweep",
+        help="train a grid of runs (seeds x variants x data x any config field) on Ray",
+        description="Train every combination of the values given (comma-separated) as separate "
+        "runs, each in a fresh Ray worker process, on this machine (a local Ray instance, one "
+        "run per --threads cores) or on a Ray cluster (--address). Each run writes into "
+        "OUT/runs/NAME; OUT/sweep.json holds every run's results, node and seconds and a summary "
+        "per group. Started again with the same --out, a sweep skips its finished runs and "
+        "resumes interrupted ones from their checkpoints. Needs Ray: pip install 'lenet[sweep]'.",
+    )
+    hints = typing.get_type_hints(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        name = PLURAL_FLAGS.get(field.name, field.name)
+        kind, _choices = flag_type(hints[field.name])
+        sweep.add_argument(
+            "--" + name.replace("_", "-"), dest=field.name, metavar="V[,V...]",
+            type=lambda text, kind=kind: [grid_value(item, kind) for item in text.split(",")],
+            help=FIELD_HELP.get(field.name, field.name.replace("_", " "))
+            + ("" if field.default is None else f" (default: {field.default})"),
+        )
+    sweep.add_argument(
+        "--data", default="keras", metavar="SOURCE[,SOURCE...]",
+        help="data sources, comma-separated, as for 'lenet train --data'; a path must exist at the "
+        "same place on every node (default: %(default)s)",
+    )
+    sweep.add_argument("--out", required=True, metavar="DIR", help="the sweep's directory (on a cluster: "
+                       "storage every node sees, so a retried run finds its checkpoint)")
+    sweep.add_argument(
+        "--address", metavar="ADDRESS",
+        help="a Ray cluster to run on: auto, HOST:PORT or ray://HOST:10001 (default: a local Ray instance)",
+    )
+    sweep.add_argument(
+        "--threads", type=positive_int, default=1, metavar="N",
+        help="CPUs and TensorFlow threads per run; Ray runs (CPUs per node / N) runs at a time on "
+        "each node. The same N gives the numbers of 'TF_NUM_INTRAOP_THREADS=N "
+        "TF_NUM_INTEROP_THREADS=N lenet train' (default: %(default)s)",
+    )
+    sweep.add_argument("--retries", type=int, default=3, metavar="N",
+                       help="retries of a run whose worker or node dies (default: %(default)s)")
+    sweep.add_argument("--no-test", dest="evaluate_test", action="store_false",
+                       help="do not evaluate on the test set (studies that choose by validation)")
+    sweep.add_argument("--json", action="store_true", help="print sweep.json instead of the table")
+    sweep.set_defaults(command=run_sweep)
+
+
+def grid_value(text: str, kind: Any) -> Any:
+    from lenet.config import boolean
+
+    text = text.strip()
+    if text.lower() == "none":
+        return None
+    try:
+        return boolean(text) if kind is bool else kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+
+
+def run_sweep(arguments: argparse.Namespace) -> int:
+    from lenet.sweep import RunsFailed, SweepError, grid, summary_markdown, sweep
+
+    values = {
+        field.name: getattr(arguments, field.name)
+        for field in dataclasses.fields(TrainConfig)
+        if getattr(arguments, field.name) is not None
+    }
+    if "seed" in values:  # seeds outermost, as the scripts interleave them
+        values = {"seed": values.pop("seed"), **values}
+    runs = grid(arguments.data.split(","), evaluate_test=arguments.evaluate_test, **values)
+    problem = output_dir_problem(Path(arguments.out))
+    if problem:
+        return fail(f"{arguments.out}: {problem}", 2)
+    quiet = arguments.json
+    try:
+        result = sweep(
+            runs, arguments.out, address=arguments.address, threads=arguments.threads,
+            retries=arguments.retries, progress=None if quiet else print,
+        )
+    except RunsFailed as error:  # the other runs finished and are in sweep.json
+        return fail(error, 1)
+    except SweepError as error:  # nothing ran: no Ray, or data missing on a node
+        return fail(error, 2)
+    if quiet:
+        print(json.dumps(result, indent=2))
+    else:
+        print(summary_markdown(result["summary"]))
+        print(f"wrote {Path(arguments.out) / 'sweep.json'}")
     return 0

@@ -41,9 +41,9 @@ def build_results(
     data: Mnist,
     split: Split,
     history: dict[str, list[float]],
-    test: dict[str, float],
+    test: dict[str, float] | None,
 ) -> dict[str, Any]:
-    """Everything needed to judge and reproduce a run, as JSON-ready data."""
+    """Everything needed to judge and reproduce a run, as JSON-ready data (test None: not tested)."""
     metrics = {name: values for name, values in history.items() if name != "seconds"}
     return {
         "config": config.to_dict(),
@@ -80,13 +80,16 @@ def train_and_evaluate(
     output_dir: str | Path,
     verbose: str | int = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None,
+    evaluate_test: bool = True,
 ) -> dict[str, Any]:
     """Train on `source` with `config`, test once, write the artifacts; return the results.
 
     Started again with the same output directory after an interruption, it resumes from the
     last completed epoch. Bad data, a bad config or a NaN loss raise before anything is
     written, and leave no output directory behind that was not there before. `callbacks`
-    are passed on to Keras's fit, e.g. the command line's one line per epoch.
+    are passed on to Keras's fit, e.g. the command line's one line per epoch. With
+    `evaluate_test=False` the test set is never touched and results["test"] is None (for
+    studies that choose by validation).
     """
     output_dir = Path(output_dir)
     existed = output_dir.exists()
@@ -98,7 +101,8 @@ def train_and_evaluate(
             model, split, config, verbose=verbose, callbacks=callbacks,
             checkpoint_dir=checkpoint_dir(output_dir),
         )
-        results = build_results(config, data, split, history, evaluate(model, split.x_test, split.y_test))
+        test = evaluate(model, split.x_test, split.y_test) if evaluate_test else None
+        results = build_results(config, data, split, history, test)
         save_artifacts(output_dir, results, model)
     except BaseException:
         if not existed and output_dir.is_dir() and not any(output_dir.iterdir()):

@@ -93,13 +93,13 @@ def test_config_fields_of_any_kind_become_flags():
 def test_help_does_not_import_tensorflow_and_public_names_load_on_first_use():
     probe = (
         "import runpy, sys\n"
-        "for command in ([], ['train'], ['predict'], ['evaluate'], ['plot']):\n"
+        "for command in ([], ['train'], ['predict'], ['evaluate'], ['plot'], ['sweep']):\n"
         "    sys.argv = ['lenet', *command, '--help']\n"
         "    try:\n"
         "        runpy.run_module('lenet', run_name='__main__')\n"
         "    except SystemExit as exit:\n"
         "        assert exit.code == 0, exit.code\n"
-        "print('help imported:', 'tensorflow' in sys.modules, 'keras' in sys.modules, file=sys.stderr)\n"
+        "print('help imported:', 'tensorflow' in sys.modules, 'keras' in sys.modules, 'ray' in sys.modules, file=sys.stderr)\n"
         "import lenet\n"  # and every public name still loads, on first use
         "missing = [name for name in lenet.__all__ if getattr(lenet, name, None) is None]\n"
         "assert not missing and set(lenet.__all__) <= set(dir(lenet)), missing\n"
@@ -109,7 +109,7 @@ def test_help_does_not_import_tensorflow_and_public_names_load_on_first_use():
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
-    assert "help imported: False False" in result.stderr.splitlines()
+    assert "help imported: False False False" in result.stderr.splitlines()
     assert "--batch-size" in result.stdout and "--top K" in result.stdout
 
 

@@ -1,0 +1,146 @@
+"""`lenet sweep`'s grid, checks and summaries, without a cluster (tests/test_sweep_cluster.py has one)."""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lenet
+from lenet.config import ConfigError
+from lenet.report import variants_markdown
+from lenet.sweep import Run, SweepError, grid, read_entries, same_run, spread, summarize, summary_markdown, sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_grid_is_every_combination_of_any_config_fields_seeds_outermost():
+    runs = grid(["sample", "/data/mnist.npz"], seed=[0, 1], variant=["modern", "classic"], batch_size=32)
+    assert len(runs) == 8 and {run.config.batch_size for run in runs} == {32}
+    assert [(run.data, run.config.seed, run.config.variant) for run in runs[:4]] == [
+        ("sample", 0, "modern"), ("sample", 0, "classic"), ("sample", 1, "modern"), ("sample", 1, "classic"),
+    ]
+    # A run's directory names its data, its seed and the fields off the default, nothing else.
+    assert [run.name for run in runs[:2]] == ["sample_seed-0_batch_size-32", "sample_seed-0_batch_size-32_variant-classic"]
+    assert runs[4].name == "mnist.npz_seed-0_batch_size-32"
+    assert Run(lenet.TrainConfig(), "sample", evaluate_test=False).name == "sample_seed-42_no-test"
+
+
+def test_a_bad_grid_fails_with_one_line_before_ray_starts(tmp_path):
+    with pytest.raises(ConfigError, match="TrainConfig has no field colour"):
+        grid("sample", colour=["red"])
+    with pytest.raises(ConfigError, match="share an output directory: sample_seed-1"):
+        sweep(grid("sample", seed=[1, 1]), tmp_path / "twice")
+    # The command line: an unknown variant is one line and exit code 2; Ray is never imported.
+    command = (
+        "import sys; from lenet.cli import main; code = main(sys.argv[1:]); "
+        "assert 'ray' not in sys.modules; sys.exit(code)"
+    )
+    out = tmp_path / "sweep"
+    result = subprocess.run(
+        [sys.executable, "-c", command, "sweep", "--data", "sample", "--seeds", "0,1", "--variants",
+         "modern,lenet4", "--out", str(out)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == ["lenet: error: variant must be one of modern, classic, got 'lenet4'"]
+    assert not out.exists()
+
+
+def test_without_ray_a_sweep_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
+    with pytest.raises(SweepError, match=r"pip install 'lenet\[sweep\]'"):
+        sweep(grid("sample", epochs=1), tmp_path)
+
+
+def test_lenet_and_the_notebook_never_import_ray():
+    code = (
+        "import sys, lenet, lenet.cli, lenet.sweep\n"
+        "[getattr(lenet, name) for name in lenet.__all__]\n"
+        "lenet.cli.build_parser()\n"
+        "assert 'ray' not in sys.modules, 'ray was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    cells = json.loads((ROOT / "lenet_5.ipynb").read_text())["cells"]
+    sources = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+    assert not [source for source in sources if re.search(r"^\s*(import|from)\s+ray\b|lenet\.sweep", source, re.M)]
+
+
+def test_a_run_can_leave_the_test_set_untouched(tmp_path, monkeypatch):
+    from lenet import run
+
+    def no_test(*args, **kwargs):
+        raise AssertionError("the test set was evaluated")
+
+    monkeypatch.setattr(run, "evaluate", no_test)
+    config = lenet.TrainConfig(epochs=1, validation_size=3800)
+    results = run.train_and_evaluate(config, "sample", tmp_path, verbose=0, evaluate_test=False)
+    assert results["test"] is None and len(results["history"]["val_accuracy"]) == 1
+    assert json.loads((tmp_path / "results.json").read_text())["test"] is None
+
+
+def entry(seed, variant, accuracy, val, seconds, tested=True):
+    run = Run(lenet.TrainConfig(seed=seed, variant=variant, epochs=2), "sample", tested)
+    config = run.config.to_dict()
+    return {
+        "name": run.name, "data": "sample", "config": config, "evaluate_test": tested,
+        "results": {
+            "config": config,
+            "history": {"val_accuracy": [0.5, val]},
+            "test": {"accuracy": accuracy, "loss": 0.1} if tested else None,
+            "seconds_per_epoch": [seconds, seconds + 2],
+        },
+    }
+
+
+def test_the_summary_is_mean_and_sd_per_group_of_seeds():
+    entries = [entry(0, "modern", 0.99, 0.98, 1.0), entry(1, "modern", 0.98, 0.97, 3.0),
+               entry(0, "classic", 0.97, 0.96, 5.0)]
+    rows = summarize(entries)
+    assert [row["config"]["variant"] for row in rows] == ["modern", "classic"]
+    assert rows[0]["seeds"] == [0, 1] and rows[0]["test_accuracy"] == spread([0.99, 0.98])
+    assert rows[0]["test_accuracy"]["std"] == pytest.approx(statistics.stdev([0.99, 0.98]))
+    assert rows[0]["final_val_accuracy"]["mean"] == pytest.approx(0.975)
+    assert rows[0]["seconds_per_epoch"] == 3.0 and rows[1]["test_accuracy"]["std"] == 0.0
+    lines = summary_markdown(rows).splitlines()
+    assert lines[2] == "| variant modern | 0, 1 | **98.50% ± 0.71%** | 98.00% - 99.00% | 97.50% ± 0.71% | 3.0 |"
+    assert lines[3] == "| variant classic | 0 | **97.00% ± 0.00%** | 97.00% - 97.00% | 96.00% ± 0.00% | 6.0 |"
+    untested = summary_markdown(summarize([entry(0, "modern", 0, 0.9, 1.0, tested=False)])).splitlines()
+    assert untested[2] == "| all runs | 0 | not tested | | 90.00% ± 0.00% | 2.0 |"
+
+
+def test_a_restarted_sweep_skips_only_runs_recorded_with_the_same_config(tmp_path):
+    recorded = entry(0, "modern", 0.99, 0.98, 1.0)
+    (tmp_path / "sweep.json").write_text(json.dumps({"runs": [recorded]}))
+    entries = read_entries(tmp_path / "sweep.json")
+    assert same_run(entries.get(recorded["name"]), Run(lenet.TrainConfig(seed=0, epochs=2), "sample"))
+    assert not same_run(entries.get(recorded["name"]), Run(lenet.TrainConfig(seed=0, epochs=2), "sample", False))
+    assert not same_run(entries.get("sample_seed-1_epochs-2"), Run(lenet.TrainConfig(seed=1, epochs=2), "sample"))
+    (tmp_path / "sweep.json").write_text("{")
+    with pytest.raises(SweepError, match="not a sweep file"):
+        read_entries(tmp_path / "sweep.json")
+
+
+def test_the_variant_table_from_the_sweeps_runs():
+    runs = {
+        "modern": [{"seed": seed, "test_accuracy": accuracy, "seconds_per_epoch": 2.0}
+                   for seed, accuracy in ((0, 0.99), (1, 0.98))],
+        "classic": [{"seed": 0, "test_accuracy": 0.97, "seconds_per_epoch": 3.0}],
+    }
+    comparison = {
+        "variants": {
+            name: {"runs": variant_runs, "summary": spread([run["test_accuracy"] for run in variant_runs]),
+                   "seconds_per_epoch": 2.5}
+            for name, variant_runs in runs.items()
+        }
+    }
+    lines = variants_markdown(comparison).splitlines()
+    assert lines[2].startswith("| modern | ReLU, max pooling") and "**98.50% ± 0.71%**" in lines[2]
+    assert "98.00% - 99.00%" in lines[2] and "2 (seeds 0, 1)" in lines[2]
+    assert lines[3].startswith("| classic | tanh, average pooling") and "1 (seeds 0)" in lines[3]
