@@ -1,23 +1,22 @@
 """Which training recipe? Train every candidate on validation only, and rank them by it.
 
-    python scripts/recipe_study.py --data ../shared/data/mnist.npz
+    python scripts/recipe_study.py --data keras
 
-Each candidate of lenet.config.RECIPES trains with seeds 0, 1 and 2, each in a fresh process,
-on the training set minus the validation set; the test set is never loaded into a model here.
-Candidates are ranked by mean final validation accuracy, mean final validation loss breaking
-ties. The table goes to --out as JSON and to stdout as markdown. Only after the choice is the
-winner's test accuracy measured, by `scripts/seed_spread.py --recipe WINNER`.
-Finished runs are kept in RUNS/RECIPE/seed-N/validation.json and skipped when started again.
+A thin caller of `lenet sweep` (lenet/sweep.py): each candidate of lenet.config.RECIPES trains
+with seeds 0, 1 and 2, each run in a fresh Ray worker process, with `evaluate_test=False`, so
+the test set is never loaded into a model here. Candidates are ranked by mean final validation
+accuracy, mean final validation loss breaking ties. The table goes to --out as JSON and to
+stdout as markdown. Only after the choice is the winner's test accuracy measured, by
+`scripts/seed_spread.py --recipe WINNER`. Started again with the same --runs, the sweep skips
+the runs it has finished.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,44 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, TrainConfig  # noqa: E402
 from lenet.report import study_markdown  # noqa: E402
-
-VALIDATION_FILE = "validation.json"
-
-
-def validate(config: TrainConfig, data: str, run_dir: str) -> None:
-    """Train with `config` and keep the validation history; never evaluates on the test set."""
-    import dataclasses
-
-    import lenet
-    from lenet.checkpoint import remove_checkpoint
-
-    source, split = lenet.prepare_data(data, config)
-    lenet.set_seed(config.seed)
-    model = lenet.compiled_lenet5(config, split)
-    history = lenet.fit(model, split, config, verbose=2, checkpoint_dir=lenet.checkpoint_dir(run_dir))
-    record = {
-        "config": config.to_dict(),
-        "recipe": {"name": config.recipe, **dataclasses.asdict(config.recipe_settings)},
-        "data": {"source": source.source, "fingerprint": source.fingerprint, "sizes": split.sizes()},
-        "history": {name: values for name, values in history.items() if name != "seconds"},
-        "seconds_per_epoch": history["seconds"],
-    }
-    lenet.save_json(Path(run_dir) / VALIDATION_FILE, record)
-    remove_checkpoint(lenet.checkpoint_dir(run_dir))
+from lenet.sweep import SweepError, grid, sweep  # noqa: E402
 
 
-def validated(config: TrainConfig, data: str, run_dir: Path) -> dict:
-    """The run's validation record, training it first (in a fresh process) unless it exists."""
-    if not (run_dir / VALIDATION_FILE).is_file():
-        process = multiprocessing.get_context("spawn").Process(target=validate, args=(config, data, str(run_dir)))
-        process.start()
-        process.join()
-        if process.exitcode != 0:
-            sys.exit(f"{run_dir}: training failed with exit code {process.exitcode}")
-    return json.loads((run_dir / VALIDATION_FILE).read_text())
-
-
-def candidate_summary(name: str, records: list[dict]) -> dict:
+def candidate_summary(records: list[dict]) -> dict:
+    """The validation numbers of one recipe's runs (results.json contents, test never set)."""
     accuracies = [record["history"]["val_accuracy"][-1] for record in records]
     losses = [record["history"]["val_loss"][-1] for record in records]
     return {
@@ -83,25 +49,28 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="default: all")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
     parser.add_argument("--epochs", type=int, default=TrainConfig().epochs, help="default: %(default)s")
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "recipes"), help="where each run's record goes")
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "recipes"), help="the sweep's directory")
     parser.add_argument("--out", default=str(ROOT / "reports" / "recipe_study.json"), help="the table as JSON")
+    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
+    # TensorFlow's thread count changes the numbers; the committed study ran with 2 (README).
+    parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads (and CPUs) per run (default: 2)")
     args = parser.parse_args()
 
-    started = time.perf_counter()
-    candidates = {}
-    total, done = len(args.recipes) * len(args.seeds), 0
-    for name in args.recipes:
-        records = []
-        for seed in args.seeds:
-            config = TrainConfig(recipe=name, seed=seed, epochs=args.epochs)
-            records.append(validated(config, args.data, Path(args.runs) / name / f"seed-{seed}"))
-            done += 1
-            print(f"[{time.perf_counter() - started:7.0f} s] {done}/{total} {name} seed {seed}: "
-                  f"val_accuracy {records[-1]['history']['val_accuracy'][-1]:.4f}", flush=True)
-        candidates[name] = candidate_summary(name, records)
+    runs = grid(args.data, evaluate_test=False, recipe=args.recipes, seed=args.seeds, epochs=args.epochs)
+    try:
+        study = sweep(runs, args.runs, address=args.address, threads=args.threads)
+    except SweepError as error:
+        sys.exit(f"recipe_study: {error}")
+    records = [entry["results"] for entry in study["runs"]]
+    assert all(record["test"] is None for record in records)  # the test set stayed untouched
+    candidates = {
+        name: candidate_summary([record for record in records if record["config"]["recipe"] == name])
+        for name in args.recipes
+    }
     ranking = sorted(candidates, key=lambda name: (-candidates[name]["mean_val_accuracy"], candidates[name]["mean_val_loss"]))
-    study = {
-        "command": "python scripts/recipe_study.py " + " ".join(sys.argv[1:]),
+    report = {
+        # The data by its recorded name, never a folder of this machine.
+        "command": f"python scripts/recipe_study.py --data {records[0]['data']['source']}",
         "data": records[0]["data"],
         "epochs": args.epochs,
         "ranking": ranking,
@@ -109,8 +78,8 @@ def main() -> None:
         "candidates": candidates,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(study, indent=2) + "\n")
-    print(study_markdown(study))
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(study_markdown(report))
     print(f"\nchosen on validation: {ranking[0]}; its test accuracy: "
           f"python scripts/seed_spread.py --recipe {ranking[0]} --data {args.data}")
 
