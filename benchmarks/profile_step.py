@@ -1,12 +1,17 @@
 """Where a training step's time goes: per-call overhead vs the step's own work.
 
     python benchmarks/profile_step.py
+    python benchmarks/profile_step.py --intra-threads 1   # one thread per op, two for the graph
+    python benchmarks/profile_step.py --ops               # time per TensorFlow op type, per step
 
 Times one batch of 64 (random uint8 images) trained over and over: through Keras one
 call per step (`train_on_batch`), through one compiled loop of many steps (what fit does
 with steps_per_execution), the same loop XLA-compiled (without op determinism, which
-XLA does not support here), and PyTorch's eager step if
-installed. Prints milliseconds per step and the arithmetic rate it implies.
+XLA does not support here), the same step split into two half-batches whose gradients are
+summed before one Adam update (two independent branches that inter-op threads can run at
+once; not what lenet does), and PyTorch's eager step (at its default OpenMP settings unless
+OMP_WAIT_POLICY is set) if installed. Prints milliseconds per step, the arithmetic rate it
+implies, and the process's CPU milliseconds per step (all threads; spinning included).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -25,23 +31,26 @@ FORWARD_MACS = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 120 * 400 + 120 * 84 + 84
 TRAIN_FLOPS_PER_IMAGE = 3 * 2 * FORWARD_MACS
 
 
-def per_step_ms(run, steps: int, seconds: float = 3.0) -> float:
+CPU_MS: dict[str, float] = {}  # name -> CPU milliseconds per step of the last timing
+
+
+def per_step_ms(run, steps: int, seconds: float = 3.0, name: str | None = None) -> float:
     run()  # trace and warm up
-    start, calls = time.perf_counter(), 0
+    start, cpu_start, calls = time.perf_counter(), time.process_time(), 0
     while time.perf_counter() - start < seconds:
         run()
         calls += 1
+    if name:
+        CPU_MS[name] = (time.process_time() - cpu_start) / (calls * steps) * 1000
     return (time.perf_counter() - start) / (calls * steps) * 1000
 
 
-def keras_steps(threads: int, loop_steps: int) -> dict[str, float]:
+def keras_steps(loop_steps: int) -> dict[str, float]:
     import keras
     import lenet  # sets TensorFlow's environment as every lenet run has it
     import numpy as np
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8)
     y = rng.integers(0, 10, BATCH_SIZE).astype(np.int32)
@@ -65,13 +74,87 @@ def keras_steps(threads: int, loop_steps: int) -> dict[str, float]:
             for _ in tf.range(loop_steps):
                 step(data)
 
-        results[f"compiled_loop_{name}"] = per_step_ms(loop, loop_steps)
+        results[f"compiled_loop_{name}"] = per_step_ms(loop, loop_steps, name=f"compiled_loop_{name}")
+        if not jit:
+            results["compiled_loop_two_halves"] = per_step_ms(
+                two_halves_loop(model, data, loop_steps), loop_steps, name="compiled_loop_two_halves"
+            )
         forward = tf.function(lambda images: model(images, training=False), jit_compile=jit)
         results[f"forward_only_{name}"] = per_step_ms(lambda: forward(data[0]).numpy(), 1)
     return results
 
 
-def layer_breakdown(threads: int, loop_steps: int) -> dict[str, float]:
+def two_halves_loop(model, data, loop_steps: int):
+    """A compiled loop of steps that each train on two half-batches, gradients summed."""
+    import keras
+    import tensorflow as tf
+
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+
+    def step(images, labels):
+        gradients = []
+        for half_images, half_labels in zip(tf.split(images, 2), tf.split(labels, 2)):
+            with tf.GradientTape() as tape:
+                value = loss(half_labels, model(half_images, training=True)) / BATCH_SIZE
+            gradients.append(tape.gradient(value, model.trainable_variables))
+        model.optimizer.apply([a + b for a, b in zip(*gradients)], model.trainable_variables)
+
+    @tf.function
+    def loop():
+        for _ in tf.range(loop_steps):
+            step(*data)
+
+    return loop
+
+
+def op_profile(loop_steps: int) -> dict[str, float]:
+    """Microseconds per step by TensorFlow op type in the compiled loop, from TF's profiler."""
+    import collections
+    import glob
+    import tempfile
+
+    import lenet
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    lenet.set_seed(0)
+    model = lenet.compile_lenet5(lenet.build_lenet5(), lenet.TrainConfig())
+    rng = np.random.default_rng(0)
+    data = (tf.constant(rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8)),
+            tf.constant(rng.integers(0, 10, BATCH_SIZE).astype(np.int32)))
+
+    @tf.function
+    def loop():
+        for _ in tf.range(loop_steps):
+            model.train_step(data)
+
+    loop()
+    repeats = 3
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        for _ in range(repeats):
+            loop()
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(Path(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True)[0]).read_bytes())
+    per_op: collections.Counter = collections.Counter()
+    for plane in space.planes:
+        names = {key: value.name for key, value in plane.event_metadata.items()}
+        for line in plane.lines:
+            for event in line.events:
+                name = names.get(event.metadata_id, "")
+                if line.name.startswith("tf_") and ":" in name and "::" not in name:  # "node:op type"
+                    node, op = name.rsplit(":", 1)
+                    layer = next((part for part in node.split("/") if part[:2] in LAYER_PREFIXES), "")
+                    per_op[f"op {op} {layer.removesuffix('_1')}".strip()] += event.duration_ps / 1e6
+    return {name: us / (repeats * loop_steps) for name, us in per_op.most_common(15)}
+
+
+LAYER_PREFIXES = ("c1", "c3", "c5", "s2", "s4", "f6", "lo")
+
+
+def layer_breakdown(loop_steps: int) -> dict[str, float]:
     """Milliseconds per batch of 64 of each layer's forward plus backward, in a compiled loop."""
     import lenet
     import numpy as np
@@ -102,6 +185,7 @@ def layer_breakdown(threads: int, loop_steps: int) -> dict[str, float]:
 
 
 def torch_steps(threads: int) -> dict[str, float]:
+    """PyTorch's step and forward pass, `threads` threads (PyTorch's own default is the cores)."""
     try:
         import torch
     except ImportError:
@@ -124,29 +208,47 @@ def torch_steps(threads: int) -> dict[str, float]:
         with torch.inference_mode():
             model(x)
 
-    return {"torch_step": per_step_ms(step, 1), "torch_forward_only": per_step_ms(forward, 1)}
+    return {"torch_step": per_step_ms(step, 1, name="torch_step"), "torch_forward_only": per_step_ms(forward, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="TensorFlow's inter-op threads and PyTorch's threads (default: cores)")
+    parser.add_argument("--intra-threads", type=int, help="TensorFlow's intra-op threads (default: --threads)")
     parser.add_argument("--loop-steps", type=int, default=100, help="steps per compiled loop")
+    parser.add_argument("--ops", action="store_true", help="only the time per op type (TensorFlow's profiler)")
     args = parser.parse_args()
+    import lenet  # noqa: F401  (first: it sets TensorFlow's environment before TensorFlow loads)
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_threads or args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     load_before = os.getloadavg()
+    if args.ops:
+        results = op_profile(args.loop_steps)
+        for name, us in results.items():
+            print(f"{name:60s} {us:8.1f} us/step")
+        print(json.dumps({"us_per_step": results, "load_before": load_before, "load_after": os.getloadavg()}))
+        return
     results = {
-        **keras_steps(args.threads, args.loop_steps),
-        **layer_breakdown(args.threads, args.loop_steps),
+        **keras_steps(args.loop_steps),
+        **layer_breakdown(args.loop_steps),
         **torch_steps(args.threads),
     }
-    print(f"LeNet-5 training: {TRAIN_FLOPS_PER_IMAGE / 1e6:.2f} MFLOP per image, batch {BATCH_SIZE}")
+    print(f"LeNet-5 training: {TRAIN_FLOPS_PER_IMAGE / 1e6:.2f} MFLOP per image, batch {BATCH_SIZE}, "
+          f"threads {args.threads}, intra-op {args.intra_threads or args.threads}, "
+          f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}")
     for name, ms in results.items():
         if name.startswith("layer_"):
             print(f"{name:24s} {ms:7.3f} ms/step  (forward + backward of this layer alone)")
             continue
         step_flops = TRAIN_FLOPS_PER_IMAGE / (3 if "forward" in name else 1) * BATCH_SIZE
+        cpu = f"  cpu {CPU_MS[name]:6.2f} ms/step" if name in CPU_MS else ""
         print(f"{name:24s} {ms:7.3f} ms/step  {BATCH_SIZE / ms * 1000:9,.0f} img/s  "
-              f"{step_flops / ms / 1e6:6.1f} GFLOP/s")
-    print(json.dumps({"ms_per_step": results, "load_before": load_before, "load_after": os.getloadavg()}))
+              f"{step_flops / ms / 1e6:6.1f} GFLOP/s{cpu}")
+    print(json.dumps({"ms_per_step": results, "cpu_ms_per_step": CPU_MS, "load_before": load_before,
+                      "load_after": os.getloadavg()}))
 
 
 if __name__ == "__main__":
