@@ -3,6 +3,8 @@
     python benchmarks/profile_step.py
     python benchmarks/profile_step.py --intra-threads 1   # one thread per op, two for the graph
     python benchmarks/profile_step.py --ops               # time per TensorFlow op type, per step
+    python benchmarks/profile_step.py --step-only         # just the compiled loops, for lever checks
+    python benchmarks/profile_step.py --predict           # one image per call, each way of asking
 
 Times one batch of 64 (random uint8 images) trained over and over: through Keras one
 call per step (`train_on_batch`), through one compiled loop of many steps (what fit does
@@ -45,7 +47,7 @@ def per_step_ms(run, steps: int, seconds: float = 3.0, name: str | None = None) 
     return (time.perf_counter() - start) / (calls * steps) * 1000
 
 
-def keras_steps(loop_steps: int) -> dict[str, float]:
+def keras_steps(loop_steps: int, step_only: bool = False) -> dict[str, float]:
     import keras
     import lenet  # sets TensorFlow's environment as every lenet run has it
     import numpy as np
@@ -57,14 +59,14 @@ def keras_steps(loop_steps: int) -> dict[str, float]:
     results = {}
     # XLA first: Keras refuses jit_compile once op determinism is on (and TensorFlow has no
     # deterministic XLA MaxPool gradient), so the XLA timing is of a non-deterministic step.
-    for name, jit in (("xla", True), ("graph", False)):
+    for name, jit in (("graph", False),) if step_only else (("xla", True), ("graph", False)):
         if jit:
             keras.utils.set_random_seed(0)
         else:
             lenet.set_seed(0)
         model = lenet.compile_lenet5(lenet.build_lenet5(), lenet.TrainConfig())
         model.jit_compile = jit
-        if not jit:
+        if not jit and not step_only:
             results["keras_train_on_batch"] = per_step_ms(lambda: model.train_on_batch(x, y), 1)
         step = tf.function(model.train_step, jit_compile=jit)
         data = (tf.constant(x), tf.constant(y))
@@ -79,8 +81,54 @@ def keras_steps(loop_steps: int) -> dict[str, float]:
             results["compiled_loop_two_halves"] = per_step_ms(
                 two_halves_loop(model, data, loop_steps), loop_steps, name="compiled_loop_two_halves"
             )
+        if step_only:
+            break
         forward = tf.function(lambda images: model(images, training=False), jit_compile=jit)
         results[f"forward_only_{name}"] = per_step_ms(lambda: forward(data[0]).numpy(), 1)
+    return results
+
+
+def single_image_calls(threads: int, count: int = 200) -> dict[str, float]:
+    """Milliseconds per call on one image: the ways to ask Keras, lenet's API, and PyTorch."""
+    import lenet
+    import numpy as np
+    import tensorflow as tf
+
+    lenet.set_seed(0)
+    model = lenet.compile_lenet5(lenet.build_lenet5(), lenet.TrainConfig())
+    images = np.random.default_rng(0).integers(0, 256, (count, 28, 28), dtype=np.uint8)
+    singles = [images[i : i + 1] for i in range(count)]
+
+    def model_predict(x):  # lenet.predict_probabilities before the traced fast path
+        dataset = tf.data.Dataset.from_tensor_slices(x[..., np.newaxis]).batch(1024)
+        return tf.nn.softmax(model.predict(dataset, verbose=0)).numpy()
+
+    calls = {
+        "keras_model_predict": (model_predict, 20),
+        "keras_eager_call": (lambda x: model(x[..., np.newaxis], training=False).numpy(), 50),
+        "keras_predict_on_batch": (lambda x: model.predict_on_batch(x[..., np.newaxis]), count),
+        "lenet_predict_probabilities": (lambda x: lenet.predict_probabilities(model, x), count),
+    }
+    results = {
+        f"single_{name}": per_step_ms(lambda: [call(x) for x in singles[:n]], n, 2.0, name=f"single_{name}")
+        for name, (call, n) in calls.items()
+    }
+    try:
+        import torch
+    except ImportError:
+        return results
+    from run import torch_model
+
+    torch.set_num_threads(threads)
+    network = torch_model()
+    tensors = [torch.from_numpy(x).float().div_(255).unsqueeze(1) for x in singles]
+
+    def torch_calls() -> None:
+        with torch.inference_mode():
+            for x in tensors:
+                network(x).softmax(1)
+
+    results["single_torch"] = per_step_ms(torch_calls, count, 2.0, name="single_torch")
     return results
 
 
@@ -218,6 +266,8 @@ def main() -> None:
     parser.add_argument("--intra-threads", type=int, help="TensorFlow's intra-op threads (default: --threads)")
     parser.add_argument("--loop-steps", type=int, default=100, help="steps per compiled loop")
     parser.add_argument("--ops", action="store_true", help="only the time per op type (TensorFlow's profiler)")
+    parser.add_argument("--step-only", action="store_true", help="only the compiled loops (quick lever checks)")
+    parser.add_argument("--predict", action="store_true", help="only single-image prediction, per call")
     args = parser.parse_args()
     import lenet  # noqa: F401  (first: it sets TensorFlow's environment before TensorFlow loads)
     import tensorflow as tf
@@ -231,17 +281,25 @@ def main() -> None:
             print(f"{name:60s} {us:8.1f} us/step")
         print(json.dumps({"us_per_step": results, "load_before": load_before, "load_after": os.getloadavg()}))
         return
-    results = {
-        **keras_steps(args.loop_steps),
-        **layer_breakdown(args.loop_steps),
-        **torch_steps(args.threads),
-    }
+    if args.predict:
+        results = single_image_calls(args.threads)
+    elif args.step_only:
+        results = keras_steps(args.loop_steps, step_only=True)
+    else:
+        results = {
+            **keras_steps(args.loop_steps),
+            **layer_breakdown(args.loop_steps),
+            **torch_steps(args.threads),
+        }
     print(f"LeNet-5 training: {TRAIN_FLOPS_PER_IMAGE / 1e6:.2f} MFLOP per image, batch {BATCH_SIZE}, "
           f"threads {args.threads}, intra-op {args.intra_threads or args.threads}, "
           f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}")
     for name, ms in results.items():
         if name.startswith("layer_"):
             print(f"{name:24s} {ms:7.3f} ms/step  (forward + backward of this layer alone)")
+            continue
+        if name.startswith("single_"):
+            print(f"{name:34s} {ms:7.3f} ms/call  {1000 / ms:7,.0f} img/s  cpu {CPU_MS[name]:6.3f} ms/call")
             continue
         step_flops = TRAIN_FLOPS_PER_IMAGE / (3 if "forward" in name else 1) * BATCH_SIZE
         cpu = f"  cpu {CPU_MS[name]:6.2f} ms/step" if name in CPU_MS else ""

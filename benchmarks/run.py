@@ -9,9 +9,11 @@ its OpenMP threads spin, `OMP_WAIT_POLICY` unset). Each run of a path is a fresh
 (so its peak resident memory is its own), and the paths take turns over `--repeats`.
 
 Labelled extra rows: `torch+passive` (`OMP_WAIT_POLICY=PASSIVE`, PyTorch's best setting on a
-machine shared with other jobs; a default row too); `lenet+recipe=NAME` (lenet with
+machine shared with other jobs; in every default run, never the headline); `lenet+recipe=NAME` (lenet with
 `TrainConfig(recipe=NAME)`; `lenet+recipe=original` is a default row when TrainConfig has
-recipes); `lenet+inter1` (one inter-op thread), `lenet+threads1` (one thread of each kind),
+recipes); `lenet+inter1` (one inter-op thread), `lenet+intra1` (one intra-op thread, so
+independent ops and the input pipeline share the cores instead of each op splitting its work),
+`lenet+threads1` (one thread of each kind),
 `original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0), `torch+threads1`.
 """
 
@@ -36,7 +38,7 @@ INFERENCE_BATCH = 1024
 # The headline paths, then the labelled extra rows every full run also measures.
 HEADLINE_PATHS = ("lenet", "original", "torch")
 KNOWN_VARIANTS = {
-    "lenet": ("inter1", "threads1"),  # and recipe=NAME
+    "lenet": ("inter1", "intra1", "threads1"),  # and recipe=NAME
     "original": ("onednn0",),
     "torch": ("passive", "threads1"),
 }
@@ -121,6 +123,8 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
 
     if variant == "threads1":
         set_tf_threads(1)
+    elif variant == "intra1":
+        set_tf_threads(1, args.threads)
     else:
         set_tf_threads(args.threads, 1 if variant == "inter1" else None)
     recipe = {"recipe": variant.removeprefix("recipe=")} if variant.startswith("recipe=") else {}
@@ -377,6 +381,14 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def data_fingerprint(path: Path) -> str:
+    """lenet's sha256 over the file's four arrays (what results.json calls the fingerprint)."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from lenet.data import load_mnist  # NumPy only, no TensorFlow
+
+    return load_mnist(str(path)).fingerprint
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over repeats; the spread of throughput; whether training numbers repeated."""
     timed_out = sum("timed_out" in run for run in runs)
@@ -500,8 +512,10 @@ def main(argv: list[str] | None = None) -> None:
                   file=sys.stderr, flush=True)
     summaries = {path: summarise(path_runs) for path, path_runs in runs.items()}
     results = {
-        "settings": {key: (str(value) if isinstance(value, Path) else value)
-                     for key, value in vars(args).items() if key != "worker"},
+        # The data by content, not by where this machine keeps it.
+        "settings": {"data_fingerprint": data_fingerprint(args.data),
+                     **{key: (str(value) if isinstance(value, Path) else value)
+                        for key, value in vars(args).items() if key not in ("worker", "data")}},
         "machine": machine_info(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
