@@ -4,12 +4,17 @@
 
 Paths: (1) `lenet` as the notebook uses it; (2) the original notebook's approach (float64
 `x / 255.0` arrays into `model.fit`, default TensorFlow settings, no `lenet` import);
-(3) the same LeNet-5 in PyTorch. Each run of a path is a fresh subprocess (so its peak
-resident memory is its own), and the paths take turns over `--repeats`. Variants of path 1
-used to decide the speed levers: `lenet+spe1` (one step per execution), `lenet+inter1` (one
-inter-op thread), `lenet+threads1` (one thread of each kind), `lenet+constant` (images
-copied into a TensorFlow constant and gathered there, as lenet did before); of path 2:
-`original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0); of path 3: `torch+threads1`.
+(3) the same LeNet-5 in PyTorch. Every path runs at its framework's defaults (for PyTorch:
+its OpenMP threads spin, `OMP_WAIT_POLICY` unset). Each run of a path is a fresh subprocess
+(so its peak resident memory is its own), and the paths take turns over `--repeats`.
+
+Labelled extra rows: `torch+passive` (`OMP_WAIT_POLICY=PASSIVE`, PyTorch's best setting on a
+machine shared with other jobs; in every default run, never the headline); `lenet+recipe=NAME` (lenet with
+`TrainConfig(recipe=NAME)`; `lenet+recipe=original` is a default row when TrainConfig has
+recipes); `lenet+inter1` (one inter-op thread), `lenet+intra1` (one intra-op thread, so
+independent ops and the input pipeline share the cores instead of each op splitting its work),
+`lenet+threads1` (one thread of each kind),
+`original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0), `torch+threads1`.
 """
 
 from __future__ import annotations
@@ -30,11 +35,41 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BATCH_SIZE = 64
 INFERENCE_BATCH = 1024
-DEFAULT_PATHS = ("lenet", "original", "torch")
-KNOWN_PATHS = (
-    *DEFAULT_PATHS, "lenet+spe1", "lenet+inter1", "lenet+threads1", "lenet+constant", "original+onednn0",
-    "torch+threads1",
-)
+# The headline paths, then the labelled extra rows every full run also measures.
+HEADLINE_PATHS = ("lenet", "original", "torch")
+KNOWN_VARIANTS = {
+    "lenet": ("inter1", "intra1", "threads1"),  # and recipe=NAME
+    "original": ("onednn0",),
+    "torch": ("passive", "threads1"),
+}
+
+
+def default_paths() -> tuple[str, ...]:
+    """The headline paths, PyTorch's shared-machine setting, and lenet's original recipe if
+    TrainConfig has recipes (so the default recipe's cost is measured in the same run)."""
+    paths = [*HEADLINE_PATHS, "torch+passive"]
+    recipe = lenet_recipe_default()
+    if recipe is not None and recipe != "original":
+        paths.insert(1, "lenet+recipe=original")
+    return tuple(paths)
+
+
+def lenet_recipe_default() -> str | None:
+    """TrainConfig's default recipe, or None if this lenet has no recipe field."""
+    import dataclasses
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from lenet.config import TrainConfig  # lenet.config does not import TensorFlow
+
+    fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
+    return fields["recipe"].default if "recipe" in fields else None
+
+
+def known_path(path: str) -> bool:
+    name, _, variant = path.partition("+")
+    if name not in KNOWN_VARIANTS:
+        return False
+    return not variant or variant in KNOWN_VARIANTS[name] or (name == "lenet" and variant.startswith("recipe="))
 
 
 # ---------------------------------------------------------------- workers (one per process)
@@ -85,20 +120,15 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
     import dataclasses
 
     import lenet
-    from lenet import training
 
     if variant == "threads1":
         set_tf_threads(1)
+    elif variant == "intra1":
+        set_tf_threads(1, args.threads)
     else:
         set_tf_threads(args.threads, 1 if variant == "inter1" else None)
-    if variant == "spe1":
-        training.MAX_STEPS_PER_EXECUTION = 1
-    if variant == "constant":
-        # lenet's earlier input pipelines: the images copied into TensorFlow, not shared.
-        import tensorflow as tf
-
-        training.shared_tensor = tf.constant
-    config = lenet.TrainConfig(epochs=args.epochs, batch_size=BATCH_SIZE)
+    recipe = {"recipe": variant.removeprefix("recipe=")} if variant.startswith("recipe=") else {}
+    config = lenet.TrainConfig(epochs=args.epochs, batch_size=BATCH_SIZE, **recipe)
     data, split = lenet.prepare_data(args.data, config)
     if args.train_limit:
         split = dataclasses.replace(
@@ -124,8 +154,11 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
     }
     x_test = split.x_test
     result["inference_1024"] = timed_rate(lambda: lenet.predict_probabilities(model, x_test), len(x_test), 2)
-    singles = [x_test[i : i + 1, ..., None] for i in range(args.singles)]
-    result["inference_1"] = timed_rate(lambda: [model.predict_on_batch(x) for x in singles], len(singles))
+    # One image per call through lenet's API, as `lenet predict` and a drawing-pad demo call it.
+    singles = [x_test[i : i + 1] for i in range(args.singles)]
+    result["inference_1"] = timed_rate(
+        lambda: [lenet.predict_probabilities(model, x) for x in singles], len(singles)
+    )
     return result
 
 
@@ -283,16 +316,22 @@ def run_worker(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- the driver
 
 
+def omp_wait_policy(path: str) -> str | None:
+    """OMP_WAIT_POLICY of a path's process: unset (the default) except for `torch+passive`."""
+    return "PASSIVE" if path == "torch+passive" else None
+
+
 def worker_env(path: str) -> dict[str, str]:
-    """The environment of one path's process: the worktree's lenet, TF quiet, oneDNN as asked."""
+    """The environment of one path's process: the worktree's lenet, TF quiet, defaults otherwise."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("TF_ENABLE_ONEDNN_OPTS", None)  # default settings unless a path says otherwise
+    env.pop("OMP_WAIT_POLICY", None)
     if path == "original+onednn0":
         env["TF_ENABLE_ONEDNN_OPTS"] = "0"
-    if path.startswith("torch"):
+    if omp_wait_policy(path):
         # PyTorch's OpenMP threads spin at every barrier by default; on a machine shared with
         # other jobs a descheduled thread then stalls each op (measured: 415 vs 16 ms/step).
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        env["OMP_WAIT_POLICY"] = omp_wait_policy(path)
     return env
 
 
@@ -313,6 +352,7 @@ def run_path(path: str, args: argparse.Namespace) -> dict[str, Any]:
         sys.exit(f"benchmarks/run.py: path {path} failed:\n{completed.stderr[-3000:]}")
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     result["load_before"], result["load_after"] = load_before, os.getloadavg()
+    result["omp_wait_policy"] = omp_wait_policy(path) or "unset (default)"
     return result
 
 
@@ -325,16 +365,28 @@ def machine_info() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return None
 
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )
+    cpuinfo: dict[str, str] = {}
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        key, _, value = line.partition(":")
+        cpuinfo.setdefault(key.strip(), value.strip())  # the first processor's
+    flags = cpuinfo.get("flags", "").split()
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+        "cpu": cpuinfo.get("model name", platform.processor()),
+        "cpu_vendor_family_model": [cpuinfo.get(key) for key in ("vendor_id", "cpu family", "model")],
+        # Vector units the kernels can use; ratios between frameworks differ between CPU kinds.
+        "cpu_features": [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if flag in flags],
+        "cores": os.cpu_count(), "platform": platform.platform(),
         "python": platform.python_version(),
         **{package: version(package) for package in ("tensorflow", "keras", "numpy", "torch")},
     }
+
+
+def data_fingerprint(path: Path) -> str:
+    """lenet's sha256 over the file's four arrays (what results.json calls the fingerprint)."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from lenet.data import load_mnist  # NumPy only, no TensorFlow
+
+    return load_mnist(str(path)).fingerprint
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -352,6 +404,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     )}
     summary["images_per_second_range"] = [min(r["images_per_second"] for r in runs),
                                           max(r["images_per_second"] for r in runs)]
+    summary["omp_wait_policy"] = runs[0]["omp_wait_policy"]
     if "history" in runs[0]:
         summary["identical_reruns"] = all(run["history"] == runs[0]["history"] for run in runs)
     summary["timed_out_runs"] = timed_out
@@ -375,21 +428,32 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# (name, numerator path, denominator path, measure): the ratios a run reports, where both ran.
+RATIOS = (
+    ("throughput_lenet_over_original", "lenet", "original", "images_per_second"),
+    ("throughput_lenet_over_torch", "lenet", "torch", "images_per_second"),
+    ("throughput_lenet_over_torch_passive", "lenet", "torch+passive", "images_per_second"),
+    ("throughput_lenet_over_lenet_original_recipe", "lenet", "lenet+recipe=original", "images_per_second"),
+    ("peak_rss_lenet_over_original", "lenet", "original", "peak_rss_mib"),
+    ("inference_1_lenet_over_torch", "lenet", "torch", "inference_1"),
+    ("inference_1_lenet_over_torch_passive", "lenet", "torch+passive", "inference_1"),
+    ("inference_1024_lenet_over_torch", "lenet", "torch", "inference_1024"),
+)
+
+
 def ratios(summaries: dict[str, dict[str, Any]]) -> dict[str, float]:
-    out = {}
     summaries = {path: s for path, s in summaries.items() if "images_per_second" in s}
-    if "lenet" in summaries and "original" in summaries:
-        lenet, original = summaries["lenet"], summaries["original"]
-        out["throughput_lenet_over_original"] = lenet["images_per_second"] / original["images_per_second"]
-        out["peak_rss_lenet_over_original"] = lenet["peak_rss_mib"] / original["peak_rss_mib"]
-    if "lenet" in summaries and "torch" in summaries:
-        out["throughput_lenet_over_torch"] = (
-            summaries["lenet"]["images_per_second"] / summaries["torch"]["images_per_second"]
-        )
-    return out
+    return {
+        name: summaries[top][measure] / summaries[bottom][measure]
+        for name, top, bottom, measure in RATIOS
+        if top in summaries and bottom in summaries
+    }
 
 
 def print_report(results: dict[str, Any]) -> None:
+    machine = results["machine"]
+    print(f"{machine['cpu']} ({machine['cores']} cores{', AVX-512' if 'avx512f' in machine.get('cpu_features', []) else ''}), "
+          f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, PyTorch {machine['torch']}")
     print(table(results["summary"]))
     for name, value in results["ratios"].items():
         print(f"{name}: {value:.2f}")
@@ -406,8 +470,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run; the first is warm-up")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="intra- and inter-op threads for TensorFlow and PyTorch (default: cores)")
-    parser.add_argument("--paths", default=",".join(DEFAULT_PATHS),
-                        help=f"comma-separated, of {', '.join(KNOWN_PATHS)}")
+    parser.add_argument("--paths", help="comma-separated (default: lenet, original, torch, torch+passive "
+                        "and lenet+recipe=original if TrainConfig has recipes); see the docstring")
     parser.add_argument("--singles", type=int, default=500, help="images timed at batch size 1")
     parser.add_argument("--train-limit", type=int, default=0, help="train on the first N images (0: all)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")
@@ -432,10 +496,11 @@ def main(argv: list[str] | None = None) -> None:
         return print_report(json.loads(args.table.read_text()))
     if not args.data.is_file():
         sys.exit(f"{args.data}: no such file (pass --data path/to/mnist.npz)")
-    paths = args.paths.split(",")
-    unknown = [path for path in paths if path not in KNOWN_PATHS]
+    paths = args.paths.split(",") if args.paths else list(default_paths())
+    unknown = [path for path in paths if not known_path(path)]
     if unknown:
-        sys.exit(f"benchmarks/run.py: unknown path(s) {', '.join(unknown)}; known: {', '.join(KNOWN_PATHS)}")
+        sys.exit(f"benchmarks/run.py: unknown path(s) {', '.join(unknown)}; see its docstring")
+    args.paths = ",".join(paths)
     load_before = os.getloadavg()
     runs: dict[str, list[dict[str, Any]]] = {path: [] for path in paths}
     for repeat in range(args.repeats):
@@ -447,8 +512,10 @@ def main(argv: list[str] | None = None) -> None:
                   file=sys.stderr, flush=True)
     summaries = {path: summarise(path_runs) for path, path_runs in runs.items()}
     results = {
-        "settings": {key: (str(value) if isinstance(value, Path) else value)
-                     for key, value in vars(args).items() if key != "worker"},
+        # The data by content, not by where this machine keeps it.
+        "settings": {"data_fingerprint": data_fingerprint(args.data),
+                     **{key: (str(value) if isinstance(value, Path) else value)
+                        for key, value in vars(args).items() if key not in ("worker", "data")}},
         "machine": machine_info(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),

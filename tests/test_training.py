@@ -36,6 +36,22 @@ def test_saved_model_takes_raw_images_and_agrees(trained_on_sample, sample):
     assert np.mean(predicted == sample.y_test) == pytest.approx(results["test"]["accuracy"], abs=1e-6)
 
 
+def test_predict_probabilities_equals_keras_predict_for_one_image_or_many(trained_on_sample, sample):
+    # The traced fast path computes what softmax(model.predict(...)) computed before it.
+    import numpy as np
+    import tensorflow as tf
+
+    output_dir, _results = trained_on_sample
+    model = lenet.load_model(output_dir / "lenet5.keras")
+    x = sample.x_test
+    expected = tf.nn.softmax(model.predict(x[..., np.newaxis], batch_size=1024, verbose=0)).numpy()
+    np.testing.assert_allclose(lenet.predict_probabilities(model, x), expected, rtol=0, atol=1e-6)
+    singles = np.concatenate([lenet.predict_probabilities(model, x[i : i + 1]) for i in range(20)])
+    np.testing.assert_allclose(singles, expected[:20], rtol=0, atol=1e-6)
+    as_floats = lenet.predict_probabilities(model, x[:20].astype(np.float32))
+    np.testing.assert_allclose(as_floats, expected[:20], rtol=0, atol=1e-6)
+
+
 def test_each_epoch_has_its_own_order_that_depends_only_on_seed_and_epoch():
     orders = epoch_orders(100, seed=1, first_epoch=0, epochs=3)
     assert orders.shape == (3, 100)
