@@ -64,7 +64,7 @@ def keras_steps(loop_steps: int, step_only: bool = False) -> dict[str, float]:
             keras.utils.set_random_seed(0)
         else:
             lenet.set_seed(0)
-        model = lenet.compile_lenet5(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
+        model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
         model.jit_compile = jit
         if not jit and not step_only:
             results["keras_train_on_batch"] = per_step_ms(lambda: model.train_on_batch(x, y), 1)
@@ -95,7 +95,7 @@ def single_image_calls(threads: int, count: int = 200) -> dict[str, float]:
     import tensorflow as tf
 
     lenet.set_seed(0)
-    model = lenet.compile_lenet5(lenet.build_lenet5(), lenet.TrainConfig())
+    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig())
     images = np.random.default_rng(0).integers(0, 256, (count, 28, 28), dtype=np.uint8)
     singles = [images[i : i + 1] for i in range(count)]
 
@@ -167,7 +167,7 @@ def op_profile(loop_steps: int) -> dict[str, float]:
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     lenet.set_seed(0)
-    model = lenet.compile_lenet5(lenet.build_lenet5(), lenet.TrainConfig())
+    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig())
     rng = np.random.default_rng(0)
     data = (tf.constant(rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8)),
             tf.constant(rng.integers(0, 10, BATCH_SIZE).astype(np.int32)))

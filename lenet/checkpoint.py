@@ -4,6 +4,19 @@ After each completed epoch the model (weights and Adam's state) and the history 
 written to `<output_dir>/.checkpoint/`. A run started again with the same output directory,
 config and data loads them and trains only the remaining epochs; since epoch e's shuffle
 depends only on (seed, e), it ends with exactly the numbers of an uninterrupted run.
+
+Why not Keras's `BackupAndRestore`: it restores in `on_train_begin`, after `fit` has been
+given its dataset, but our batches (epoch e's shuffle, the augmentation's per-step seeds) must
+start at the resumed epoch when the dataset is built; it keeps no history, so a resumed run's
+results.json would lack the earlier epochs; it deletes its backup when `fit` returns, before
+results.json is written; and it overwrites weights, then metadata, in place, so a kill between
+the two pairs one epoch's weights with another's epoch number. With our identity check on top
+it would still not resume exactly, so this module stays (about 100 lines).
+
+A run started with other settings (EPOCHS among them) or other data is refused, never
+restarted: a fresh start would throw away the finished epochs, and a resume with other EPOCHS
+is not the run asked for (the cosine schedule spans all epochs). The message names the
+setting, its saved value (set it back to resume) and the directory to delete to start over.
 """
 
 from __future__ import annotations
@@ -63,12 +76,13 @@ class Checkpoint:
             history, model_file = state["history"], self.directory / state["model"]
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise self._error(f"unreadable ({error})") from None
-        for name, mine, theirs in (
-            ("config", self.config, state.get("config")),
-            ("data", self.fingerprint, state.get("fingerprint")),
-        ):
-            if mine != theirs:
-                raise self._error(f"was made with other {name} (saved: {theirs}; this run: {mine})")
+        saved = state.get("config") or {}
+        changed = [f"{name}={saved.get(name)!r} (this run: {value!r})"
+                   for name, value in self.config.items() if saved.get(name) != value]
+        if changed:
+            raise self._error(f"was made with {', '.join(changed)}; to resume it, set these back")
+        if state.get("fingerprint") != self.fingerprint:
+            raise self._error(f"was made with other data (saved: {state.get('fingerprint')}; this run: {self.fingerprint})")
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)  # so its saved state loads too
         try:

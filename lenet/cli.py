@@ -226,7 +226,7 @@ def run_train(arguments: argparse.Namespace) -> int:
     if problem:  # before training, not after: an unusable --out should not cost a run
         return fail(f"{arguments.out}: {problem}", 2)
     from lenet.checkpoint import CheckpointError  # after the checks: bad flags answer at once
-    from lenet.run import train_and_evaluate
+    from lenet.experiment import train_and_evaluate
     from lenet.training import TrainingError
 
     if sys.stdout.isatty():
@@ -265,12 +265,12 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     from lenet.analysis import confusion_matrix, per_class_accuracy
     from lenet.data import load_mnist
     from lenet.model_file import load_model
-    from lenet.training import compile_lenet5, evaluate, predict_probabilities
+    from lenet.training import compile_with_recipe, evaluate, predict_probabilities
 
     model = load_model(arguments.model)
     data = load_mnist(arguments.data)
     if not getattr(model, "compiled", True):  # saved without its training setup: the recipe's loss
-        compile_lenet5(model, TrainConfig(), steps_per_epoch=1)  # evaluation needs only the loss
+        compile_with_recipe(model, TrainConfig(), steps_per_epoch=1)  # evaluation needs only the loss
     test = evaluate(model, data.x_test, data.y_test)
     matrix = confusion_matrix(data.y_test, predict_probabilities(model, data.x_test).argmax(axis=1))
     per_class = per_class_accuracy(matrix)

@@ -10,8 +10,15 @@ from typing import Any
 
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
 MNIST_VALIDATION_SIZE = 5000
-# The model variants (lenet/model.py) and tf.distribute strategies (lenet/distribute.py).
-VARIANTS = ("modern", "classic")
+# Model variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description);
+# lenet/model.py builds them. "classic" is the 1998 paper's choice: squashing tanh units and
+# average-pooling subsampling (the paper's S-layers also had a trainable coefficient and bias;
+# we keep the parameter count equal instead, so the comparison isolates activation and pooling).
+VARIANTS: dict[str, tuple[str, str, str]] = {
+    "modern": ("relu", "max", "ReLU, max pooling (this project's default)"),
+    "classic": ("tanh", "average", "tanh, average pooling (LeCun et al., 1998)"),
+}
+# The tf.distribute strategies (lenet/distribute.py).
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 

@@ -12,7 +12,7 @@
   refused with a ConfigError; without TF_CONFIG, or with a one-worker cluster, it trains
   like "mirrored" on this machine's devices.
 
-Build and compile the model under `strategy.scope()` (lenet.run.compiled_lenet5 does).
+Build and compile the model under `strategy.scope()` (lenet.experiment.compiled_lenet5 does).
 """
 
 from __future__ import annotations

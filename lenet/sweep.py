@@ -117,7 +117,7 @@ def train_run(config: dict[str, Any], data: str, output_dir: str, threads: int, 
     os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     import ray
 
-    from lenet.run import train_and_evaluate
+    from lenet.experiment import train_and_evaluate
 
     resumed = checkpointed_epochs(output_dir)  # > 0 when an earlier attempt was cut short
     results = train_and_evaluate(

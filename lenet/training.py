@@ -49,7 +49,7 @@ def learning_rate_schedule(
     return keras.optimizers.schedules.CosineDecay(recipe.learning_rate, total)
 
 
-def compile_lenet5(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
+def compile_with_recipe(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
     """Compile with the recipe: Adam on its learning-rate schedule, cross-entropy on logits, accuracy.
 
     `steps_per_epoch` sets where a decaying schedule ends. A mixed-precision model gets

@@ -6,7 +6,7 @@ A thin caller of `lenet sweep` (lenet/sweep.py): every variant (lenet.build_lene
 with the same recipe once per seed, each run in a fresh Ray worker process, seeds outermost so
 that a busy machine slows both variants alike. Artifacts go to RUNS/runs/NAME, the sweep's
 record to RUNS/sweep.json, the comparison to --out as JSON and its table
-(lenet.report.variants_markdown) to stdout.
+(tools/report.py: variants_markdown) to stdout.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, VARIANTS, TrainConfig  # noqa: E402
-from lenet.report import variants_markdown  # noqa: E402
+from tools.report import variants_markdown  # noqa: E402
 from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep  # noqa: E402
 
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 
 import lenet  # noqa: E402
-from lenet.report import dataset_markdown  # noqa: E402
+from tools.report import dataset_markdown  # noqa: E402
 
 
 def main() -> None:

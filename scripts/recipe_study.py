@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, TrainConfig  # noqa: E402
-from lenet.report import study_markdown  # noqa: E402
+from tools.report import study_markdown  # noqa: E402
 from lenet.sweep import SweepError, grid, sweep  # noqa: E402
 
 

@@ -5,7 +5,7 @@
 A thin caller of `lenet sweep` (lenet/sweep.py): each seed is a run in a fresh Ray worker
 process, on this machine or on a cluster (--address), with its artifacts in RUNS/runs/NAME
 and the sweep's own record in RUNS/sweep.json. The seed-spread summary goes to --out (default
-reports/seed_spread_RECIPE.json) as JSON, and its table (lenet.report.spread_markdown) to stdout.
+reports/seed_spread_RECIPE.json) as JSON, and its table (tools/report.py: spread_markdown) to stdout.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, TrainConfig  # noqa: E402
-from lenet.report import spread_markdown  # noqa: E402
+from tools.report import spread_markdown  # noqa: E402
 from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep  # noqa: E402
 
 

@@ -56,7 +56,7 @@ def test_committed_results_are_the_full_recipe_on_real_mnist():
 
 
 def test_readme_tables_are_generated_from_the_results_files():
-    from lenet.report import recipes_markdown, results_markdown, section, spread_markdown, study_markdown
+    from tools.report import recipes_markdown, results_markdown, section, spread_markdown, study_markdown
 
     readme = (ROOT / "README.md").read_text()
     results = committed_results()
@@ -77,7 +77,7 @@ def test_readme_tables_are_generated_from_the_results_files():
 
 
 def test_readme_beyond_tables_are_generated_from_the_reports():
-    from lenet.report import dataset_markdown, section, variants_markdown
+    from tools.report import dataset_markdown, section, variants_markdown
 
     readme = (ROOT / "README.md").read_text()
     comparison = json.loads((ROOT / "reports" / "compare_variants.json").read_text())

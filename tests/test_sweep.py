@@ -12,7 +12,7 @@ import pytest
 
 import lenet
 from lenet.config import ConfigError
-from lenet.report import variants_markdown
+from tools.report import variants_markdown
 from lenet.sweep import Run, SweepError, grid, read_entries, same_run, spread, summarize, summary_markdown, sweep
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import TrainConfig  # noqa: E402
-from lenet.report import (  # noqa: E402
+from tools.report import (  # noqa: E402
     dataset_markdown,
     replace_section,
     recipes_markdown,

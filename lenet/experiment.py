@@ -15,7 +15,7 @@ from lenet.data import Mnist, Split, load_mnist, split_validation
 from lenet.distribute import strategy_for
 from lenet.model import build_lenet5
 from lenet.plots import plot_history
-from lenet.training import compile_lenet5, evaluate, fit, set_seed, steps_per_epoch
+from lenet.training import compile_with_recipe, evaluate, fit, set_seed, steps_per_epoch
 
 
 def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
@@ -33,7 +33,7 @@ def compiled_lenet5(config: TrainConfig, split: Split, num_classes: int = 10) ->
     """
     with strategy_for(config).scope():
         model = build_lenet5(num_classes, variant=config.variant, mixed_precision=config.mixed_precision)
-        return compile_lenet5(model, config, steps_per_epoch(len(split.y_train), config.batch_size))
+        return compile_with_recipe(model, config, steps_per_epoch(len(split.y_train), config.batch_size))
 
 
 def build_results(

@@ -7,6 +7,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from lenet.config import VARIANTS
+
 # LeCun et al. (1998), Table/Fig. 9: LeNet-5, no distortions, 0.95% test error.
 PAPER_TEST_ACCURACY = 1 - 0.0095
 # The notebook this project replaced, measured on this machine (it validated on the test set).
@@ -97,13 +99,6 @@ def update_readme(readme: Path, sections: dict[str, str]) -> None:
     readme.write_text(text)
 
 
-# What each variant is, for the table (lenet/model.py builds them).
-VARIANT_DESCRIPTIONS = {
-    "modern": "ReLU, max pooling (this project's default)",
-    "classic": "tanh, average pooling (LeCun et al., 1998)",
-}
-
-
 def variants_markdown(comparison: dict[str, Any]) -> str:
     """The variant table README shows for scripts/compare_variants.py's JSON."""
     lines = [
@@ -114,7 +109,7 @@ def variants_markdown(comparison: dict[str, Any]) -> str:
         summary = result["summary"]
         seeds = ", ".join(str(run["seed"]) for run in result["runs"])
         lines.append(
-            f"| {variant} | {VARIANT_DESCRIPTIONS.get(variant, '')} | **{summary['mean']:.2%} ± {summary['std']:.2%}** "
+            f"| {variant} | {VARIANTS[variant][2] if variant in VARIANTS else ''} | **{summary['mean']:.2%} ± {summary['std']:.2%}** "
             f"| {summary['min']:.2%} - {summary['max']:.2%} | {summary['n']} (seeds {seeds}) "
             f"| {result['seconds_per_epoch']:.1f} |"
         )
