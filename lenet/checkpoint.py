@@ -77,12 +77,17 @@ class Checkpoint:
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise self._error(f"unreadable ({error})") from None
         saved = state.get("config") or {}
-        changed = [f"{name}={saved.get(name)!r} (this run: {value!r})"
-                   for name, value in self.config.items() if saved.get(name) != value]
+        changed = [
+            f"{name}={saved.get(name)!r} (this run: {value!r})"
+            for name, value in self.config.items()
+            if saved.get(name) != value
+        ]
         if changed:
             raise self._error(f"was made with {', '.join(changed)}; to resume it, set these back")
         if state.get("fingerprint") != self.fingerprint:
-            raise self._error(f"was made with other data (saved: {state.get('fingerprint')}; this run: {self.fingerprint})")
+            raise self._error(
+                f"was made with other data (saved: {state.get('fingerprint')}; this run: {self.fingerprint})"
+            )
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)  # so its saved state loads too
         try:
@@ -131,4 +136,3 @@ class CheckpointEveryEpoch(keras.callbacks.Callback):
         if self.model.stop_training or loss is None or not math.isfinite(loss):
             return
         self.checkpoint.save(self.model, self.history)
-

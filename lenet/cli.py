@@ -40,8 +40,7 @@ FIELD_HELP = {
     "'original' is the constant-rate recipe without augmentation (see README)",
     "learning_rate": "Adam's (peak) learning rate (default: the recipe's)",
     "seed": "random seed; the same seed on the same machine gives identical numbers",
-    "validation_size": "training images held out for validation (default: 5,000, or a "
-    "tenth of a smaller training set)",
+    "validation_size": "training images held out for validation (default: 5,000, or a tenth of a smaller training set)",
     "variant": "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)",
     "strategy": "'default' (one device), 'mirrored' (all GPUs of this machine) or 'multiworker' "
     "(several machines, described by TF_CONFIG)",
@@ -120,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(train)
     train.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     train.add_argument(
-        "--out", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
+        "--out",
+        default=DEFAULT_OUTPUT_DIR,
+        metavar="DIR",
         help="directory for the artifacts, created if needed; a run interrupted earlier with the "
         "same directory resumes after its last completed epoch (default: %(default)s)",
     )
@@ -132,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate a saved model on a data source's test set.",
     )
     evaluate.add_argument(
-        "model", metavar="MODEL", nargs="?",
+        "model",
+        metavar="MODEL",
+        nargs="?",
         help="a saved model, e.g. runs/latest/lenet5.keras (default: the model shipped with lenet)",
     )
     evaluate.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
@@ -148,18 +151,24 @@ def build_parser() -> argparse.ArgumentParser:
         "A bad image gets one error line; the others are still predicted (exit code 1).",
     )
     predict.add_argument(
-        "images", metavar="[MODEL] IMAGE", nargs="+",
+        "images",
+        metavar="[MODEL] IMAGE",
+        nargs="+",
         help="a saved model first if you have one (a .keras file, e.g. runs/latest/lenet5.keras; "
         "default: the model shipped with lenet), then image files, or directories whose image "
         "files (by suffix) are all predicted",
     )
     predict.add_argument(
-        "--top", type=positive_int, default=1, metavar="K",
+        "--top",
+        type=positive_int,
+        default=1,
+        metavar="K",
         help="show the K most probable digits (default: %(default)s)",
     )
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
     predict.add_argument(
-        "--show", metavar="DIR",
+        "--show",
+        metavar="DIR",
         help="save a figure per image into DIR: the input, what the model saw, the probabilities",
     )
     predict.set_defaults(command=run_predict)
@@ -170,9 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw the accuracy and loss curves of a results.json.",
     )
     plot.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by a run")
-    plot.add_argument(
-        "--out", metavar="PNG", help="the figure to write (default: results.png next to RESULTS_JSON)"
-    )
+    plot.add_argument("--out", metavar="PNG", help="the figure to write (default: results.png next to RESULTS_JSON)")
     plot.set_defaults(command=run_plot)
     add_sweep_command(commands)
     return parser
@@ -191,12 +198,19 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class: type = Train
         kind, choices = flag_type(hints[field.name])
         if kind is bool:
             parser.add_argument(
-                flag, dest=field.name, action=argparse.BooleanOptionalAction, default=default,
+                flag,
+                dest=field.name,
+                action=argparse.BooleanOptionalAction,
+                default=default,
                 help=f"{help_text} (default: {'on' if default else 'off'})",
             )
             continue
         parser.add_argument(
-            flag, dest=field.name, type=kind, choices=choices, default=default,
+            flag,
+            dest=field.name,
+            type=kind,
+            choices=choices,
+            default=default,
             metavar=field.name.upper() if choices is None else None,
             help=f"{help_text} (default: %(default)s)" if default is not None else help_text,
         )
@@ -275,13 +289,18 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     matrix = confusion_matrix(data.y_test, predict_probabilities(model, data.x_test).argmax(axis=1))
     per_class = per_class_accuracy(matrix)
     if arguments.json:
-        print(json.dumps({
-            "model": str(arguments.model or "shipped"),
-            "data": {"source": data.source, "fingerprint": data.fingerprint, "test_size": len(data.y_test)},
-            "test": test,
-            "per_class_accuracy": [None if value != value else float(value) for value in per_class],
-            "confusion_matrix": matrix.tolist(),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "model": str(arguments.model or "shipped"),
+                    "data": {"source": data.source, "fingerprint": data.fingerprint, "test_size": len(data.y_test)},
+                    "test": test,
+                    "per_class_accuracy": [None if value != value else float(value) for value in per_class],
+                    "confusion_matrix": matrix.tolist(),
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"{data.source}: {len(data.y_test):,} test images")
     print(f"test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
@@ -335,14 +354,16 @@ def run_predict(arguments: argparse.Namespace) -> int:
         from lenet.training import predict_probabilities
 
         probabilities = predict_probabilities(model, np.stack(digits))
-        for path, row in zip(good, probabilities):
+        for path, row in zip(good, probabilities, strict=True):
             top = np.argsort(-row, kind="stable")[: arguments.top]
-            predictions.append({
-                "image": str(path),
-                "digit": int(top[0]),
-                "probability": float(row[top[0]]),
-                "top": [{"digit": int(d), "probability": float(row[d])} for d in top],
-            })
+            predictions.append(
+                {
+                    "image": str(path),
+                    "digit": int(top[0]),
+                    "probability": float(row[top[0]]),
+                    "top": [{"digit": int(d), "probability": float(row[d])} for d in top],
+                }
+            )
         if arguments.show:
             errors += save_prediction_figures(Path(arguments.show), good, digits, probabilities, read_image)
     if arguments.json:
@@ -362,9 +383,10 @@ def print_prediction_table(predictions: list[dict[str, Any]], top: int) -> None:
         if top == 1:
             print(f"{row['image']:<{width}}  {row['digit']:>5}  {row['probability']:>11.4f}")
         else:
-            print(f"{row['image']:<{width}}  " + "   ".join(
-                f"{entry['digit']} {entry['probability']:.4f}" for entry in row["top"]
-            ))
+            print(
+                f"{row['image']:<{width}}  "
+                + "   ".join(f"{entry['digit']} {entry['probability']:.4f}" for entry in row["top"])
+            )
 
 
 def save_prediction_figures(
@@ -375,7 +397,7 @@ def save_prediction_figures(
     from lenet.plots import plot_prediction
 
     errors, used = [], set()
-    for path, digit, row in zip(paths, digits, probabilities):
+    for path, digit, row in zip(paths, digits, probabilities, strict=True):
         name, number = path.stem, 1
         while name in used:
             number += 1
@@ -431,32 +453,53 @@ def add_sweep_command(commands: Any) -> None:
         name = PLURAL_FLAGS.get(field.name, field.name)
         kind, _choices = flag_type(hints[field.name])
         sweep.add_argument(
-            "--" + name.replace("_", "-"), dest=field.name, metavar="V[,V...]",
+            "--" + name.replace("_", "-"),
+            dest=field.name,
+            metavar="V[,V...]",
             type=lambda text, kind=kind: [grid_value(item, kind) for item in text.split(",")],
             help=FIELD_HELP.get(field.name, field.name.replace("_", " "))
             + ("" if field.default is None else f" (default: {field.default})"),
         )
     sweep.add_argument(
-        "--data", default="keras", metavar="SOURCE[,SOURCE...]",
+        "--data",
+        default="keras",
+        metavar="SOURCE[,SOURCE...]",
         help="data sources, comma-separated, as for 'lenet train --data'; a path must exist at the "
         "same place on every node (default: %(default)s)",
     )
-    sweep.add_argument("--out", required=True, metavar="DIR", help="the sweep's directory (on a cluster: "
-                       "storage every node sees, so a retried run finds its checkpoint)")
     sweep.add_argument(
-        "--address", metavar="ADDRESS",
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="the sweep's directory (on a cluster: storage every node sees, so a retried run finds its checkpoint)",
+    )
+    sweep.add_argument(
+        "--address",
+        metavar="ADDRESS",
         help="a Ray cluster to run on: auto, HOST:PORT or ray://HOST:10001 (default: a local Ray instance)",
     )
     sweep.add_argument(
-        "--threads", type=positive_int, default=1, metavar="N",
+        "--threads",
+        type=positive_int,
+        default=1,
+        metavar="N",
         help="CPUs and TensorFlow threads per run; Ray runs (CPUs per node / N) runs at a time on "
         "each node. The same N gives the numbers of 'TF_NUM_INTRAOP_THREADS=N "
         "TF_NUM_INTEROP_THREADS=N lenet train' (default: %(default)s)",
     )
-    sweep.add_argument("--retries", type=int, default=3, metavar="N",
-                       help="retries of a run whose worker or node dies (default: %(default)s)")
-    sweep.add_argument("--no-test", dest="evaluate_test", action="store_false",
-                       help="do not evaluate on the test set (studies that choose by validation)")
+    sweep.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries of a run whose worker or node dies (default: %(default)s)",
+    )
+    sweep.add_argument(
+        "--no-test",
+        dest="evaluate_test",
+        action="store_false",
+        help="do not evaluate on the test set (studies that choose by validation)",
+    )
     sweep.add_argument("--json", action="store_true", help="print sweep.json instead of the table")
     sweep.set_defaults(command=run_sweep)
 
@@ -490,8 +533,12 @@ def run_sweep(arguments: argparse.Namespace) -> int:
     quiet = arguments.json
     try:
         result = sweep(
-            runs, arguments.out, address=arguments.address, threads=arguments.threads,
-            retries=arguments.retries, progress=None if quiet else print,
+            runs,
+            arguments.out,
+            address=arguments.address,
+            threads=arguments.threads,
+            retries=arguments.retries,
+            progress=None if quiet else print,
         )
     except RunsFailed as error:  # the other runs finished and are in sweep.json
         return fail(error, 1)

@@ -123,9 +123,7 @@ class TrainConfig:
         if size is None:
             size = min(MNIST_VALIDATION_SIZE, train_size // 10)
         if size >= train_size:
-            raise ConfigError(
-                f"validation_size {size} leaves no training images out of {train_size}"
-            )
+            raise ConfigError(f"validation_size {size} leaves no training images out of {train_size}")
         return size
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,8 +25,16 @@ NUM_CLASSES = 10
 DIGIT_NAMES = tuple(str(digit) for digit in range(NUM_CLASSES))
 # Fashion-MNIST's labels 0-9 (Xiao, Rasul and Vollgraf, 2017).
 FASHION_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 # The four files of an MNIST-style IDX distribution, each plain or .gz.
 IDX_FILES = {
@@ -164,7 +172,9 @@ def _idx_file(directory: Path, stem: str) -> Path:
     for name in (stem, f"{stem}.gz"):
         if (directory / name).is_file():
             return directory / name
-    raise DataError(f"{directory}: no {stem} or {stem}.gz (an IDX directory needs all of {', '.join(IDX_FILES.values())})")
+    raise DataError(
+        f"{directory}: no {stem} or {stem}.gz (an IDX directory needs all of {', '.join(IDX_FILES.values())})"
+    )
 
 
 def _class_names(directory: Path) -> tuple[str, ...]:
@@ -196,8 +206,12 @@ def download_mnist(url: str | None = None, cache_dir: str | os.PathLike | None =
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".mnist-download-"))
     try:
         downloaded = keras.utils.get_file(
-            "mnist.npz", origin=url, file_hash=KERAS_MNIST_SHA256, hash_algorithm="sha256",
-            cache_dir=staging, cache_subdir="",
+            "mnist.npz",
+            origin=url,
+            file_hash=KERAS_MNIST_SHA256,
+            hash_algorithm="sha256",
+            cache_dir=staging,
+            cache_subdir="",
         )
         os.replace(downloaded, target)
     except ValueError:  # Keras's checksum mismatch
@@ -290,16 +304,12 @@ def _check_part(path: Path, part: str, images: np.ndarray, labels: np.ndarray) -
     if len(images) == 0:
         raise DataError(f"{path}: {x_name} is empty")
     if labels.ndim != 1 or len(labels) != len(images):
-        raise DataError(
-            f"{path}: {y_name} has shape {labels.shape}, expected ({len(images)},) "
-            f"to match {x_name}"
-        )
+        raise DataError(f"{path}: {y_name} has shape {labels.shape}, expected ({len(images)},) to match {x_name}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{path}: {y_name} has dtype {labels.dtype}, expected integer labels")
     if labels.min() < 0 or labels.max() >= NUM_CLASSES:
         raise DataError(
-            f"{path}: {y_name} holds labels from {labels.min()} to {labels.max()}, "
-            f"expected 0-{NUM_CLASSES - 1}"
+            f"{path}: {y_name} holds labels from {labels.min()} to {labels.max()}, expected 0-{NUM_CLASSES - 1}"
         )
 
 
@@ -307,8 +317,7 @@ def split_validation(data: Mnist, validation_size: int) -> Split:
     """Hold out the last `validation_size` training images, so the test set stays unseen."""
     if not 0 < validation_size < len(data.y_train):
         raise DataError(
-            f"{data.source}: cannot hold out {validation_size} of {len(data.y_train)} "
-            "training images for validation"
+            f"{data.source}: cannot hold out {validation_size} of {len(data.y_train)} training images for validation"
         )
     cut = len(data.y_train) - validation_size
     return Split(

@@ -50,6 +50,5 @@ def cluster_workers(tf_config: str) -> int:
         return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
     except (ValueError, AttributeError):
         raise ConfigError(
-            f"TF_CONFIG is not JSON of the form {{\"cluster\": {{\"worker\": [...]}}, \"task\": ...}}: "
-            f"{tf_config[:80]!r}"
+            f'TF_CONFIG is not JSON of the form {{"cluster": {{"worker": [...]}}, "task": ...}}: {tf_config[:80]!r}'
         ) from None

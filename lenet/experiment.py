@@ -98,7 +98,11 @@ def train_and_evaluate(
         set_seed(config.seed)
         model = compiled_lenet5(config, split)
         history = fit(
-            model, split, config, verbose=verbose, callbacks=callbacks,
+            model,
+            split,
+            config,
+            verbose=verbose,
+            callbacks=callbacks,
             checkpoint_dir=checkpoint_dir(output_dir),
         )
         test = evaluate(model, split.x_test, split.y_test) if evaluate_test else None

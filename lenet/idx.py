@@ -35,8 +35,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     zero, type_code, ndim = struct.unpack(">HBB", content[:4])
     if zero != 0 or type_code != UNSIGNED_BYTE or ndim == 0:
         raise IdxError(
-            f"{path}: bad magic number 0x{content[:4].hex()}, expected 0x000008NN "
-            "(unsigned bytes, NN dimensions)"
+            f"{path}: bad magic number 0x{content[:4].hex()}, expected 0x000008NN (unsigned bytes, NN dimensions)"
         )
     header = 4 + 4 * ndim
     if len(content) < header:
@@ -44,9 +43,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     shape = struct.unpack(f">{ndim}I", content[4:header])
     expected = int(np.prod(shape, dtype=np.int64))
     if len(content) - header != expected:
-        raise IdxError(
-            f"{path}: holds {len(content) - header} data bytes, its header {shape} says {expected}"
-        )
+        raise IdxError(f"{path}: holds {len(content) - header} data bytes, its header {shape} says {expected}")
     return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
 
 

@@ -171,6 +171,4 @@ def load_digit(path: str | Path) -> np.ndarray:
 
 def image_files(path: str | Path) -> list[Path]:
     """The image files directly in a directory, sorted by name (recognised by suffix)."""
-    return sorted(
-        entry for entry in Path(path).iterdir() if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES
-    )
+    return sorted(entry for entry in Path(path).iterdir() if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES)

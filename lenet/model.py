@@ -14,9 +14,7 @@ POOLING: dict[str, type[layers.Layer]] = {"max": layers.MaxPooling2D, "average":
 MIXED_PRECISION_POLICY = "mixed_float16"
 
 
-def build_lenet5(
-    num_classes: int = 10, variant: str = "modern", mixed_precision: bool = False
-) -> keras.Sequential:
+def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision: bool = False) -> keras.Sequential:
     """Return an uncompiled LeNet-5 that takes raw 0-255 images and outputs logits.
 
     Scaling to [0, 1] is the model's first layer, so a saved model needs no

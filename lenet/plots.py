@@ -14,7 +14,7 @@ def plot_history(history: dict[str, Sequence[float]]) -> Figure:
     figure = Figure(figsize=(11, 4), layout="constrained")
     epochs = np.arange(1, len(history["loss"]) + 1)
     for axes, metric, title in zip(
-        figure.subplots(1, 2), ("accuracy", "loss"), ("Accuracy", "Loss (cross-entropy)")
+        figure.subplots(1, 2), ("accuracy", "loss"), ("Accuracy", "Loss (cross-entropy)"), strict=True
     ):
         axes.plot(epochs, history[metric], marker="o", label="train")
         axes.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
@@ -86,7 +86,12 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str] | None 
     for (row, column), count in np.ndenumerate(matrix):
         diagonal = row == column
         axes.text(
-            column, row, str(count), ha="center", va="center", fontsize=8,
+            column,
+            row,
+            str(count),
+            ha="center",
+            va="center",
+            fontsize=8,
             color="black" if diagonal or count < errors.max() / 2 else "white",
             fontweight="bold" if diagonal else "normal",
         )

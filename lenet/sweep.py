@@ -88,7 +88,7 @@ def grid(data: str | Sequence[str] = "keras", evaluate_test: bool = True, **valu
     axes = {name: list(value) if isinstance(value, (list, tuple)) else [value] for name, value in values.items()}
     sources = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     return [
-        Run(TrainConfig(**dict(zip(axes, combination))), str(source), evaluate_test)
+        Run(TrainConfig(**dict(zip(axes, combination, strict=True))), str(source), evaluate_test)
         for source in sources
         for combination in itertools.product(*axes.values())
     ]
@@ -106,6 +106,7 @@ def check_runs(runs: Sequence[Run]) -> None:
 
 # --- What runs on a worker. Module-level, so Ray ships it by reference (the workers need lenet).
 
+
 def train_run(config: dict[str, Any], data: str, output_dir: str, threads: int, evaluate_test: bool) -> dict[str, Any]:
     """One run in this (fresh) worker process; returns its results, node and seconds.
 
@@ -120,9 +121,7 @@ def train_run(config: dict[str, Any], data: str, output_dir: str, threads: int, 
     from lenet.experiment import train_and_evaluate
 
     resumed = checkpointed_epochs(output_dir)  # > 0 when an earlier attempt was cut short
-    results = train_and_evaluate(
-        TrainConfig(**config), data, output_dir, verbose=0, evaluate_test=evaluate_test
-    )
+    results = train_and_evaluate(TrainConfig(**config), data, output_dir, verbose=0, evaluate_test=evaluate_test)
     return {
         "results": results,
         "node": node_identity(ray),
@@ -160,6 +159,7 @@ def missing_paths(paths: list[str]) -> dict[str, Any]:
 
 # --- The driver.
 
+
 def sweep(
     runs: Sequence[Run],
     out: str | Path,
@@ -191,15 +191,21 @@ def sweep(
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(
-            address=address or "local", include_dashboard=False, log_to_driver=False,
-            logging_level="WARNING", configure_logging=True,
+            address=address or "local",
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="WARNING",
+            configure_logging=True,
         )
     try:
         check_cluster(ray, sorted({path for source, path in sources.items() if source not in NAMED_SOURCES}), threads)
         if done:
             report(f"{len(done)} of {len(runs)} runs already finished in {out / SWEEP_JSON}; skipping them")
         task = ray.remote(
-            num_cpus=threads, max_calls=1, max_retries=retries, retry_exceptions=False,
+            num_cpus=threads,
+            max_calls=1,
+            max_retries=retries,
+            retry_exceptions=False,
             scheduling_strategy="SPREAD",
         )(train_run)
         waiting = {
@@ -257,12 +263,18 @@ def check_cluster(ray: Any, paths: list[str], threads: int) -> None:
 
     probe = ray.remote(num_cpus=0, max_retries=0)(missing_paths)
     try:
-        answers = ray.get([
-            probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(paths)
-            for node in nodes
-        ])
+        answers = ray.get(
+            [
+                probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(
+                    paths
+                )
+                for node in nodes
+            ]
+        )
     except ray.exceptions.RayError as error:
-        raise SweepError(f"could not check the data on every node (is lenet installed on each?): {last_line(error)}") from None
+        raise SweepError(
+            f"could not check the data on every node (is lenet installed on each?): {last_line(error)}"
+        ) from None
     for answer in answers:
         if answer["missing"]:
             node = answer["node"]
@@ -277,7 +289,9 @@ def run_identity(run: Run) -> dict[str, Any]:
 
 
 def same_run(entry: dict[str, Any] | None, run: Run) -> bool:
-    return entry is not None and {key: entry.get(key) for key in ("name", "data", "config", "evaluate_test")} == run_identity(run)
+    return entry is not None and {
+        key: entry.get(key) for key in ("name", "data", "config", "evaluate_test")
+    } == run_identity(run)
 
 
 def last_line(error: BaseException) -> str:
@@ -290,7 +304,8 @@ def progress_line(entry: dict[str, Any]) -> str:
     results, node = entry["results"], entry["node"]
     score = results.get("test") or {}
     measured = (
-        f"test accuracy {score['accuracy']:.4f}" if score
+        f"test accuracy {score['accuracy']:.4f}"
+        if score
         else f"validation accuracy {results['history']['val_accuracy'][-1]:.4f}"
     )
     resumed = f", resumed after epoch {entry['resumed_after_epoch']}" if entry.get("resumed_after_epoch") else ""
@@ -306,10 +321,14 @@ def read_entries(path: Path) -> dict[str, dict[str, Any]]:
     try:
         return {entry["name"]: entry for entry in json.loads(path.read_text())["runs"]}
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise SweepError(f"{path}: not a sweep file ({error}); move it away or choose another output directory") from None
+        raise SweepError(
+            f"{path}: not a sweep file ({error}); move it away or choose another output directory"
+        ) from None
 
 
-def write_sweep(out: Path, runs: Sequence[Run], done: dict[str, dict[str, Any]], failed: dict[str, str]) -> dict[str, Any]:
+def write_sweep(
+    out: Path, runs: Sequence[Run], done: dict[str, dict[str, Any]], failed: dict[str, str]
+) -> dict[str, Any]:
     """Write OUT/sweep.json: finished runs in grid order, failures, and the summary per group."""
     from lenet.artifacts import save_json
 
@@ -325,6 +344,7 @@ def write_sweep(out: Path, runs: Sequence[Run], done: dict[str, dict[str, Any]],
 
 
 # --- Summaries: the numbers README tables use.
+
 
 def spread(values: Sequence[float]) -> dict[str, float]:
     """Mean, sample standard deviation (0 for one value), min and max."""
@@ -347,14 +367,18 @@ def summarize(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for members in groups.values():
         results = [member["results"] for member in members]
         tested = all(result.get("test") for result in results)
-        rows.append({
-            "data": members[0]["data"],
-            "config": shared_config(results[0], ("seed",)),
-            "seeds": [result["config"]["seed"] for result in results],
-            "test_accuracy": spread([result["test"]["accuracy"] for result in results]) if tested else None,
-            "final_val_accuracy": spread([result["history"]["val_accuracy"][-1] for result in results]),
-            "seconds_per_epoch": statistics.median(statistics.median(result["seconds_per_epoch"]) for result in results),
-        })
+        rows.append(
+            {
+                "data": members[0]["data"],
+                "config": shared_config(results[0], ("seed",)),
+                "seeds": [result["config"]["seed"] for result in results],
+                "test_accuracy": spread([result["test"]["accuracy"] for result in results]) if tested else None,
+                "final_val_accuracy": spread([result["history"]["val_accuracy"][-1] for result in results]),
+                "seconds_per_epoch": statistics.median(
+                    statistics.median(result["seconds_per_epoch"]) for result in results
+                ),
+            }
+        )
     return rows
 
 
@@ -376,9 +400,12 @@ def run_summary(results: dict[str, Any]) -> dict[str, Any]:
 
 def summary_markdown(summary: Sequence[dict[str, Any]]) -> str:
     """The summary as a table; a group is named by what varies between the groups."""
-    keys = [("data", lambda row: row["data"])] + [
-        (name, lambda row, name=name: row["config"].get(name)) for name in summary[0]["config"]
-    ] if summary else []
+    keys = (
+        [("data", lambda row: row["data"])]
+        + [(name, lambda row, name=name: row["config"].get(name)) for name in summary[0]["config"]]
+        if summary
+        else []
+    )
     varying = [(name, value) for name, value in keys if len({repr(value(row)) for row in summary}) > 1]
     lines = [
         "| group | seeds | test accuracy, mean ± sd | min - max | final validation accuracy, mean ± sd "
@@ -391,7 +418,11 @@ def summary_markdown(summary: Sequence[dict[str, Any]]) -> str:
         val = row["final_val_accuracy"]
         lines.append(
             f"| {name} | {', '.join(map(str, row['seeds']))} "
-            + (f"| **{test['mean']:.2%} ± {test['std']:.2%}** | {test['min']:.2%} - {test['max']:.2%} " if test else "| not tested | ")
+            + (
+                f"| **{test['mean']:.2%} ± {test['std']:.2%}** | {test['min']:.2%} - {test['max']:.2%} "
+                if test
+                else "| not tested | "
+            )
             + f"| {val['mean']:.2%} ± {val['std']:.2%} | {row['seconds_per_epoch']:.1f} |"
         )
     return "\n".join(lines)

@@ -117,15 +117,17 @@ def augment(images: tf.Tensor, seed: tf.Tensor, recipe: Recipe) -> tf.Tensor:
     zeros = tf.zeros_like(a0)
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
     moved = tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.cast(images, tf.float32), transforms=transforms, output_shape=[height, width],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT",
+        images=tf.cast(images, tf.float32),
+        transforms=transforms,
+        output_shape=[height, width],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
     )
     return tf.cast(tf.clip_by_value(tf.round(moved), 0, 255), tf.uint8)
 
 
-def training_batches(
-    x: np.ndarray, y: np.ndarray, config: TrainConfig, first_epoch: int = 0
-) -> tf.data.Dataset:
+def training_batches(x: np.ndarray, y: np.ndarray, config: TrainConfig, first_epoch: int = 0) -> tf.data.Dataset:
     """Shuffled (images uint8 (B, 28, 28, 1), labels int32 (B,)) batches for every remaining epoch.
 
     Images stay uint8 (a quarter of float32's memory) and the model scales them; batches
@@ -194,13 +196,12 @@ def steps_per_epoch(size: int, batch_size: int) -> int:
 MAX_STEPS_PER_EXECUTION = 100
 
 
-def steps_per_execution(steps: int, limit: int | None = None) -> int:
+def steps_per_execution(steps: int, limit: int = MAX_STEPS_PER_EXECUTION) -> int:
     """The largest divisor of `steps` (an epoch's steps) that is at most `limit`.
 
     A divisor, so every execution ends inside one epoch and epoch boundaries, validation
     and per-epoch callbacks fall exactly where they do with one step per execution.
     """
-    limit = MAX_STEPS_PER_EXECUTION if limit is None else limit
     return max(divisor for divisor in range(1, min(steps, limit) + 1) if steps % divisor == 0)
 
 
@@ -233,9 +234,9 @@ def fit(
         checkpoint = Checkpoint(checkpoint_dir, config, training_fingerprint(split))
         record = EpochRecord(checkpoint.restore(model))
     first_epoch = len(record.history.get("loss", []))
-    guards = [record, keras.callbacks.TerminateOnNaN()]
+    own_callbacks = [record, keras.callbacks.TerminateOnNaN()]
     if checkpoint is not None:
-        guards.append(CheckpointEveryEpoch(checkpoint, record.history))
+        own_callbacks.append(CheckpointEveryEpoch(checkpoint, record.history))
     steps = steps_per_epoch(len(split.y_train), config.batch_size)
     # Keras 3.15 cannot run several steps per execution under a multi-replica strategy
     # (its multi-step loop fails to feed a placeholder), so replicated models take one.
@@ -248,7 +249,7 @@ def fit(
             epochs=config.epochs,
             initial_epoch=first_epoch,
             steps_per_epoch=steps,
-            callbacks=[*guards, *(callbacks or [])],
+            callbacks=[*own_callbacks, *(callbacks or [])],
             shuffle=False,  # training_batches already shuffles, reproducibly
             verbose=verbose,
         )
@@ -279,8 +280,10 @@ def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """
     images = np.asarray(x)[..., np.newaxis]
     probabilities = probability_function(model, images.dtype)
-    batches = [probabilities(images[start : start + EVALUATION_BATCH_SIZE]).numpy()
-               for start in range(0, len(images), EVALUATION_BATCH_SIZE)]
+    batches = [
+        probabilities(images[start : start + EVALUATION_BATCH_SIZE]).numpy()
+        for start in range(0, len(images), EVALUATION_BATCH_SIZE)
+    ]
     return np.concatenate(batches) if batches else np.zeros((0, model.output_shape[-1]), np.float32)
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.config import RECIPES, VARIANTS, TrainConfig  # noqa: E402
-from tools.report import variants_markdown  # noqa: E402
-from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep  # noqa: E402
+from lenet.config import RECIPES, VARIANTS, TrainConfig
+from tools.report import variants_markdown
+from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep
 
 
 def main() -> None:

@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import keras  # noqa: E402
+import keras
 
-import lenet  # noqa: E402
-from tools.report import dataset_markdown  # noqa: E402
+import lenet
+from tools.report import dataset_markdown
 
 
 def main() -> None:

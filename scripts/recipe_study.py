@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.config import RECIPES, TrainConfig  # noqa: E402
-from tools.report import study_markdown  # noqa: E402
-from lenet.sweep import SweepError, grid, sweep  # noqa: E402
+from lenet.config import RECIPES, TrainConfig
+from tools.report import study_markdown
+from lenet.sweep import SweepError, grid, sweep
 
 
 def candidate_summary(records: list[dict]) -> dict:
@@ -67,7 +67,9 @@ def main() -> None:
         name: candidate_summary([record for record in records if record["config"]["recipe"] == name])
         for name in args.recipes
     }
-    ranking = sorted(candidates, key=lambda name: (-candidates[name]["mean_val_accuracy"], candidates[name]["mean_val_loss"]))
+    ranking = sorted(
+        candidates, key=lambda name: (-candidates[name]["mean_val_accuracy"], candidates[name]["mean_val_loss"])
+    )
     report = {
         # The data by its recorded name, never a folder of this machine.
         "command": f"python scripts/recipe_study.py --data {records[0]['data']['source']}",
@@ -80,8 +82,10 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(study_markdown(report))
-    print(f"\nchosen on validation: {ranking[0]}; its test accuracy: "
-          f"python scripts/seed_spread.py --recipe {ranking[0]} --data {args.data}")
+    print(
+        f"\nchosen on validation: {ranking[0]}; its test accuracy: "
+        f"python scripts/seed_spread.py --recipe {ranking[0]} --data {args.data}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.config import RECIPES, TrainConfig  # noqa: E402
-from tools.report import spread_markdown  # noqa: E402
-from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep  # noqa: E402
+from lenet.config import RECIPES, TrainConfig
+from tools.report import spread_markdown
+from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep
 
 
 def main() -> None:
@@ -39,7 +39,9 @@ def main() -> None:
 
     try:
         runs = grid(args.data, seed=args.seeds, recipe=[args.recipe])
-        study = sweep(runs, args.runs or ROOT / "runs" / "seeds" / args.recipe, address=args.address, threads=args.threads)
+        study = sweep(
+            runs, args.runs or ROOT / "runs" / "seeds" / args.recipe, address=args.address, threads=args.threads
+        )
     except SweepError as error:
         sys.exit(f"seed_spread: {error}")
     results = [entry["results"] for entry in study["runs"]]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -40,10 +44,17 @@ def sample():
 
 
 @pytest.fixture(scope="session")
-def trained_on_sample(tmp_path_factory):
-    """One real 3-epoch run on the sample, shared by the tests that need a trained model."""
-    import lenet
-
+def trained_on_sample(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
+    """One real 3-epoch `lenet train` on the sample, in a fresh process as a user runs it:
+    (output dir, its results.json, the finished process). Every test that needs a trained
+    model, or an uninterrupted run to compare with, shares this one."""
     output_dir = tmp_path_factory.mktemp("run")
-    results = lenet.train_and_evaluate(lenet.TrainConfig(epochs=3), "sample", output_dir, verbose=0)
-    return output_dir, results
+    completed = subprocess.run(
+        [sys.executable, "-m", "lenet", "train", "--data", "sample", "--epochs", "3", "--out", str(output_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert completed.returncode == 0, completed.stderr
+    return output_dir, json.loads((output_dir / "results.json").read_text()), completed

@@ -41,8 +41,13 @@ def kill_first_checkpointed_worker(runs_dir: Path, names: list[str], killed: dic
                         continue
                     if title == f"ray::{name}":
                         os.kill(pid, signal.SIGKILL)
-                        killed.update(name=name, pid=pid, state=json.loads(
-                            (runs_dir / name / ".checkpoint" / "state.json").read_text())["epochs_done"])
+                        killed.update(
+                            name=name,
+                            pid=pid,
+                            state=json.loads((runs_dir / name / ".checkpoint" / "state.json").read_text())[
+                                "epochs_done"
+                            ],
+                        )
                         return
         time.sleep(0.005)
 

@@ -84,6 +84,7 @@ def test_committed_results_read_clean(name):
     assert not found, f"{name}:\n" + "\n".join(found)
 
 
+@pytest.mark.slow
 def test_importing_lenet_hides_the_cpp_log_that_tensorflow_lets_us_hide():
     # Without a GPU, TensorFlow logs "failed call to cuInit" (an ERROR) at its first op.
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}

@@ -20,13 +20,16 @@ import lenet
 from lenet import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-EPOCHS = 3  # enough for the sample model to be confident on most test digits
+EPOCHS = 3  # as conftest's trained_on_sample: enough for a confident model on most test digits
 
 
 def run_lenet(*arguments: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "lenet", *map(str, arguments)],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
@@ -36,12 +39,10 @@ def errors(result: subprocess.CompletedProcess) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("lenet")]
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """One real `lenet train` on the sample; its model serves the evaluate and predict tests."""
-    out = tmp_path_factory.mktemp("cli-run")
-    result = run_lenet("train", "--data", "sample", "--epochs", EPOCHS, "--out", out)
-    assert result.returncode == 0, result.stderr
+@pytest.fixture
+def trained(trained_on_sample) -> tuple[Path, subprocess.CompletedProcess]:
+    """conftest's `lenet train` run; its model serves the evaluate and predict tests."""
+    out, _results, result = trained_on_sample
     return out, result
 
 
@@ -54,7 +55,7 @@ def test_train_writes_the_artifacts_and_one_line_per_epoch_when_not_a_terminal(t
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
     assert [line.split()[1] for line in epoch_lines] == [f"{e}/{EPOCHS}" for e in range(1, EPOCHS + 1)]
     assert len(lines) == EPOCHS + 2 and "\r" not in result.stdout  # plus the test line and "wrote ..."
-    for line, loss in zip(epoch_lines, results["history"]["val_loss"]):
+    for line, loss in zip(epoch_lines, results["history"]["val_loss"], strict=True):
         assert f"val_loss {loss:.4f}" in line
     assert f"test accuracy {results['test']['accuracy']:.4f}" in lines[-2]
 
@@ -90,6 +91,7 @@ def test_config_fields_of_any_kind_become_flags():
         parser.parse_args(["--variant", "ancient"])
 
 
+@pytest.mark.slow
 def test_help_does_not_import_tensorflow_and_public_names_load_on_first_use():
     probe = (
         "import runpy, sys\n"
@@ -105,7 +107,10 @@ def test_help_does_not_import_tensorflow_and_public_names_load_on_first_use():
         "assert not missing and set(lenet.__all__) <= set(dir(lenet)), missing\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
@@ -113,6 +118,7 @@ def test_help_does_not_import_tensorflow_and_public_names_load_on_first_use():
     assert "--batch-size" in result.stdout and "--top K" in result.stdout
 
 
+@pytest.mark.slow
 def test_evaluate_reports_the_runs_test_numbers(trained):
     out, _ = trained
     result = run_lenet("evaluate", out / "lenet5.keras", "--data", "sample", "--json")
@@ -131,13 +137,14 @@ def test_evaluate_prints_tables(trained, capsys):
     assert cli.main(["evaluate", str(out / "lenet5.keras"), "--data", "sample"]) == 0
     lines = capsys.readouterr().out.splitlines()
     accuracy = lenet.load_results(out / "results.json")["test"]["accuracy"]
-    assert lines[:2] == ["sample: 1,000 test images", lines[1]] and f"test accuracy {accuracy:.4f}" in lines[1]
+    assert lines[0] == "sample: 1,000 test images" and f"test accuracy {accuracy:.4f}" in lines[1]
     matrix = np.array([[int(count) for count in line.split()[1:]] for line in lines[-10:]])
     assert matrix.sum() == 1000 and np.trace(matrix) / 1000 == pytest.approx(accuracy, abs=1e-6)
 
 
 def render_variants(digit: np.ndarray) -> dict[str, Image.Image]:
     """One MNIST test digit as a user might hand it in: other sizes, inverted, off-centre, colour."""
+
     def scaled(side: int) -> np.ndarray:
         return np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC))
 
@@ -155,6 +162,7 @@ def render_variants(digit: np.ndarray) -> dict[str, Image.Image]:
     }
 
 
+@pytest.mark.slow
 def test_predictions_on_rerendered_digits_agree_with_the_originals(trained, sample, tmp_path):
     out, _ = trained
     digits = sample.x_test[:100]
@@ -193,6 +201,7 @@ def test_predict_table_top_k_and_figures(trained, sample, tmp_path, capsys):
     assert Image.open(tmp_path / "figures" / "digit0.png").size[0] > 500
 
 
+@pytest.mark.slow
 def test_bad_images_get_one_line_each_and_good_ones_are_still_predicted(trained, sample, tmp_path):
     out, _ = trained
     Image.fromarray(sample.x_test[0]).save(tmp_path / "good.png")
@@ -204,7 +213,9 @@ def test_bad_images_get_one_line_each_and_good_ones_are_still_predicted(trained,
     assert result.returncode == 1
     lines = errors(result)
     # Pillow's own words follow "not an image"; Pillow before 11 names the file by its absolute path.
-    assert re.fullmatch(r"lenet: error: notes\.png: not an image \(cannot identify image file '(.*/)?notes\.png'\)", lines[2])
+    assert re.fullmatch(
+        r"lenet: error: notes\.png: not an image \(cannot identify image file '(.*/)?notes\.png'\)", lines[2]
+    )
     assert lines[:2] + lines[3:] == [
         "lenet: error: missing.png: no such file",
         "lenet: error: empty.png: empty image (0 bytes)",
@@ -218,18 +229,23 @@ def test_model_files_that_cannot_be_used_are_usage_errors(tmp_path, monkeypatch,
     import keras
 
     (tmp_path / "notes.keras").write_text("not a model")
-    keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Lambda(lambda x: x), keras.layers.Flatten(),
-                      keras.layers.Dense(10)]).save(tmp_path / "lambda.keras")
+    keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Lambda(lambda x: x), keras.layers.Flatten(), keras.layers.Dense(10)]
+    ).save(tmp_path / "lambda.keras")
     Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(tmp_path / "digit.png")
     monkeypatch.chdir(tmp_path)
-    for model, problem in [("missing.keras", "no such file"), ("notes.keras", "not a Keras model"),
-                           ("lambda.keras", "Lambda layer")]:
+    for model, problem in [
+        ("missing.keras", "no such file"),
+        ("notes.keras", "not a Keras model"),
+        ("lambda.keras", "Lambda layer"),
+    ]:
         assert cli.main(["predict", model, "digit.png"]) == 2
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err.startswith(f"lenet: error: {model}: ")
         assert problem in captured.err and captured.err.count("\n") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "arguments, problem",
     [
@@ -252,6 +268,7 @@ def test_usage_errors_exit_with_2_and_one_line(arguments, problem, tmp_path):
     assert problem in errors(result)[-1]
 
 
+@pytest.mark.slow
 def test_plot_rerenders_the_figure_from_results_json(trained, tmp_path):
     out, _ = trained
     result = run_lenet("plot", out / "results.json", "--out", tmp_path / "again.png")
@@ -267,7 +284,6 @@ def test_interrupt_exits_with_130(monkeypatch, capsys):
     monkeypatch.setattr(cli, "run_plot", interrupted)
     assert cli.main(["plot", "results.json"]) == 130
     assert capsys.readouterr().err == "lenet: interrupted\n"
-
 
 
 def test_an_unknown_name_is_an_attribute_error():

@@ -16,8 +16,14 @@ def test_defaults_are_the_documented_recipe():
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("epochs", 0), ("batch_size", 0), ("batch_size", -64), ("learning_rate", 0.0), ("validation_size", 0),
-        ("variant", "lenet1"), ("strategy", "tpu"), ("mixed_precision", "yes"),
+        ("epochs", 0),
+        ("batch_size", 0),
+        ("batch_size", -64),
+        ("learning_rate", 0.0),
+        ("validation_size", 0),
+        ("variant", "lenet1"),
+        ("strategy", "tpu"),
+        ("mixed_precision", "yes"),
     ],
 )
 def test_nonsense_values_are_refused(field, value):

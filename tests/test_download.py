@@ -18,8 +18,13 @@ def mnist_file(tmp_path, sample):
     """A small valid Keras-layout mnist.npz built from the sample, and its sha256."""
     path = tmp_path / "served" / "mnist.npz"
     path.parent.mkdir()
-    np.savez_compressed(path, x_train=sample.x_train[:100], y_train=sample.y_train[:100],
-                        x_test=sample.x_test[:20], y_test=sample.y_test[:20])
+    np.savez_compressed(
+        path,
+        x_train=sample.x_train[:100],
+        y_train=sample.y_train[:100],
+        x_test=sample.x_test[:20],
+        y_test=sample.y_test[:20],
+    )
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -7,8 +7,12 @@ import lenet
 
 
 def tiny_npz(path, sample, train=640, **overrides):
-    arrays = dict(x_train=sample.x_train[:train], y_train=sample.y_train[:train],
-                  x_test=sample.x_test[:100], y_test=sample.y_test[:100])
+    arrays = dict(
+        x_train=sample.x_train[:train],
+        y_train=sample.y_train[:train],
+        x_test=sample.x_test[:100],
+        y_test=sample.y_test[:100],
+    )
     np.savez(path, **{**arrays, **overrides})
     return path
 
@@ -16,7 +20,9 @@ def tiny_npz(path, sample, train=640, **overrides):
 def test_a_nan_loss_stops_training_with_a_clear_error_and_writes_nothing(tmp_path, sample):
     output_dir = tmp_path / "run"
     config = lenet.TrainConfig(epochs=2, learning_rate=1e6, validation_size=64)
-    with pytest.raises(lenet.TrainingError, match=r"loss became (nan|inf) in epoch 1 of 2 \(learning_rate=1e\+06\); lower"):
+    with pytest.raises(
+        lenet.TrainingError, match=r"loss became (nan|inf) in epoch 1 of 2 \(learning_rate=1e\+06\); lower"
+    ):
         lenet.train_and_evaluate(config, str(tiny_npz(tmp_path / "tiny.npz", sample)), output_dir, verbose=0)
     assert not output_dir.exists()  # no results, no model, no checkpoint
 
@@ -42,4 +48,3 @@ def test_bad_data_or_config_is_refused_before_anything_is_written(tmp_path, samp
     with pytest.raises(error):
         lenet.train_and_evaluate(config, str(tiny_npz(tmp_path / "bad.npz", sample, **overrides)), output_dir)
     assert not output_dir.exists()
-

@@ -75,7 +75,10 @@ def test_a_missing_file_is_named(tmp_path):
         (b"\x00\x00\x0d\x01" + struct.pack(">I", 1) + b"\x00" * 4, "bad magic number 0x00000d01"),
         (b"\x1f\x8b\x08\x03" + b"\x00" * 12, "bad magic number 0x1f8b0803"),
         (b"\x00\x00\x08\x03" + struct.pack(">I", 2), "truncated header"),
-        (idx_bytes(np.zeros((2, 28, 28), np.uint8))[:-5], "holds 1563 data bytes, its header \\(2, 28, 28\\) says 1568"),
+        (
+            idx_bytes(np.zeros((2, 28, 28), np.uint8))[:-5],
+            "holds 1563 data bytes, its header \\(2, 28, 28\\) says 1568",
+        ),
     ],
 )
 def test_malformed_idx_gets_one_clear_error(tmp_path, content, message):

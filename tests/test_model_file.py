@@ -34,8 +34,11 @@ def test_files_that_are_not_keras_models_are_refused(tmp_path):
     (tmp_path / "notes.keras").write_text("not a model")
     with zipfile.ZipFile(tmp_path / "other.keras", "w") as archive:
         archive.writestr("readme.txt", "a zip, but not a Keras model")
-    for name, problem in [("missing.keras", "no such file"), ("notes.keras", "not a Keras model"),
-                          ("other.keras", "not a Keras model")]:
+    for name, problem in [
+        ("missing.keras", "no such file"),
+        ("notes.keras", "not a Keras model"),
+        ("other.keras", "not a Keras model"),
+    ]:
         with pytest.raises(ModelError, match=problem) as raised:
             load_model(tmp_path / name)
         assert str(raised.value).startswith(str(tmp_path / name)) and "\n" not in str(raised.value)

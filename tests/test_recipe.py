@@ -18,8 +18,11 @@ def test_original_is_a_constant_rate_and_no_augmentation(sample):
     assert not config.recipe_settings.augments
     # The batches are the training images themselves, in the shuffled order, untouched.
     x, y = sample.x_train[:300], sample.y_train[:300]
-    for (images, labels), order in zip(training_batches(x, y, config).take(3), np.split(
-            np.random.default_rng([config.seed, 0]).permutation(300), 3)):
+    for (images, labels), order in zip(
+        training_batches(x, y, config).take(3),
+        np.split(np.random.default_rng([config.seed, 0]).permutation(300), 3),
+        strict=True,
+    ):
         np.testing.assert_array_equal(images.numpy()[..., 0], x[order])
         np.testing.assert_array_equal(labels.numpy(), y[order])
 
@@ -58,7 +61,9 @@ def test_shifts_move_the_ink_by_at_most_the_recipes_pixels(sample):
     images = sample.x_train[:64]
     moved = augment(images[..., np.newaxis], tf.constant([3, 4], tf.int64), recipe).numpy()[..., 0]
     assert moved.dtype == np.uint8 and moved.shape == images.shape
-    offsets = np.array([centre_of_mass(b.astype(float)) - centre_of_mass(a.astype(float)) for a, b in zip(images, moved)])
+    offsets = np.array(
+        [centre_of_mass(b.astype(float)) - centre_of_mass(a.astype(float)) for a, b in zip(images, moved, strict=True)]
+    )
     assert np.abs(offsets).max() <= recipe.shift + 0.25  # bilinear resampling blurs a little
     assert np.abs(offsets).mean() > 0.5  # and they do move, in both directions
     assert (offsets > 0.3).any() and (offsets < -0.3).any()
@@ -80,12 +85,12 @@ def test_a_resumed_pipeline_gives_the_same_distorted_batches(sample):
     whole = [images.numpy() for images, _ in training_batches(x, y, config)]
     resumed = [images.numpy() for images, _ in training_batches(x, y, config, first_epoch=2)]
     assert len(whole) == 9 and len(resumed) == 3
-    for mine, theirs in zip(resumed, whole[6:]):
+    for mine, theirs in zip(resumed, whole[6:], strict=True):
         np.testing.assert_array_equal(mine, theirs)
 
 
 def test_results_record_the_recipe_by_name_and_settings(trained_on_sample):
-    _, results = trained_on_sample
+    _, results, _ = trained_on_sample
     config = lenet.TrainConfig()
     assert results["config"]["recipe"] == config.recipe
     assert results["recipe"] == {"name": config.recipe, **vars(config.recipe_settings)}

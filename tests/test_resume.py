@@ -16,7 +16,8 @@ from lenet.checkpoint import STATE_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Trains 3 epochs on the sample like the trained_on_sample fixture; with a kill point it
+# Trains 3 epochs on the sample like the trained_on_sample fixture (another fresh process, so
+# the comparison also shows that two processes give identical numbers); with a kill point it
 # SIGKILLs itself (no cleanup, no Python exit handlers) at the first batch end Keras reports
 # in that epoch: before its validation and its checkpoint. (fit runs several steps per
 # execution, so Keras reports batch ends only every few dozen batches.)
@@ -25,7 +26,7 @@ TRAIN = textwrap.dedent(
     import os, signal, sys
     import keras
     import lenet
-    from lenet import run, training
+    from lenet import experiment, training
 
     class KillAt(keras.callbacks.Callback):
         def __init__(self, epoch):
@@ -39,7 +40,7 @@ TRAIN = textwrap.dedent(
 
     if len(sys.argv) > 2:
         epoch = int(sys.argv[2])
-        run.fit = lambda *args, callbacks=None, **kwargs: training.fit(
+        experiment.fit = lambda *args, callbacks=None, **kwargs: training.fit(
             *args, callbacks=[KillAt(epoch), *(callbacks or [])], **kwargs
         )
     lenet.train_and_evaluate(lenet.TrainConfig(epochs=3), "sample", sys.argv[1], verbose=0)
@@ -50,13 +51,16 @@ TRAIN = textwrap.dedent(
 def train(output_dir, *kill_at):
     return subprocess.run(
         [sys.executable, "-c", TRAIN, str(output_dir), *map(str, kill_at)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_epoch_resumes_and_ends_with_identical_numbers(tmp_path, trained_on_sample):
-    _uninterrupted_dir, uninterrupted = trained_on_sample
+    _uninterrupted_dir, uninterrupted, _ = trained_on_sample
     killed = train(tmp_path, 1)  # during the second epoch
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     state = json.loads((tmp_path / ".checkpoint" / STATE_FILE).read_text())
@@ -86,7 +90,7 @@ def test_a_finished_fit_is_restored_without_training(tmp_path, sample):
     # E.g. the notebook's kernel restarted after fit, before the artifacts were saved.
     restored_model = lenet.compiled_lenet5(config, split)
     assert lenet.fit(restored_model, split, config, verbose=0, checkpoint_dir=checkpoint) == history
-    for mine, theirs in zip(restored_model.weights, model.weights):
+    for mine, theirs in zip(restored_model.weights, model.weights, strict=True):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
     lenet.save_artifacts(tmp_path, {"history": history}, restored_model)
     assert not checkpoint.exists()  # a saved run leaves no checkpoint behind
@@ -102,6 +106,11 @@ def test_a_checkpoint_of_another_run_is_refused_not_discarded(tmp_path, sample, 
     other_split = small_split(sample, size=576) if "data" in change else split
     problem = r"data \(saved" if "data" in change else r"epochs=1 \(this run: 2\); to resume it, set these back"
     with pytest.raises(lenet.CheckpointError, match=f"{tmp_path}: checkpoint was made with (other )?{problem}"):
-        lenet.fit(lenet.compiled_lenet5(other_config, other_split), other_split, other_config,
-                  verbose=0, checkpoint_dir=tmp_path)
+        lenet.fit(
+            lenet.compiled_lenet5(other_config, other_split),
+            other_split,
+            other_config,
+            verbose=0,
+            checkpoint_dir=tmp_path,
+        )
     assert (tmp_path / STATE_FILE).is_file()

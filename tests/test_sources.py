@@ -20,8 +20,10 @@ TRAIN, TEST = 640, 100  # a few batches each: enough for one real epoch in about
 @pytest.fixture(scope="module")
 def tiny(sample) -> dict[str, np.ndarray]:
     return {
-        "x_train": sample.x_train[:TRAIN], "y_train": sample.y_train[:TRAIN],
-        "x_test": sample.x_test[:TEST], "y_test": sample.y_test[:TEST],
+        "x_train": sample.x_train[:TRAIN],
+        "y_train": sample.y_train[:TRAIN],
+        "x_test": sample.x_test[:TEST],
+        "y_test": sample.y_test[:TEST],
     }
 
 
@@ -100,7 +102,9 @@ def test_an_unexpected_failure_is_one_line_and_a_saved_traceback(tmp_path, capsy
     code = cli.main(["train", "--data", "sample", "--epochs", "1", "--out", str(tmp_path / "run")])
     assert code == 1
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("lenet: error: unexpected BufferError in run.train_and_evaluate (run.py:")
+    assert len(lines) == 1 and lines[0].startswith(
+        "lenet: error: unexpected BufferError in run.train_and_evaluate (run.py:"
+    )
     saved = lines[0].split("the full traceback is in ")[1].split(" ")[0]
     assert "Traceback (most recent call last)" in open(saved).read()
     os.remove(saved)

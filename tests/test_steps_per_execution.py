@@ -26,12 +26,16 @@ def _history(split: Split, config: lenet.TrainConfig) -> tuple[dict, int]:
 def test_steps_per_execution_keeps_the_history_identical(sample, monkeypatch):
     # 1,250 images: 19 full batches and one of 34, so the short last batch is covered too.
     split = Split(
-        sample.x_train[:1250], sample.y_train[:1250], sample.x_train[-200:], sample.y_train[-200:],
-        sample.x_test[:10], sample.y_test[:10],
+        sample.x_train[:1250],
+        sample.y_train[:1250],
+        sample.x_train[-200:],
+        sample.y_train[-200:],
+        sample.x_test[:10],
+        sample.y_test[:10],
     )
     config = lenet.TrainConfig(epochs=2, seed=3)
     batched, steps = _history(split, config)
-    monkeypatch.setattr(training, "MAX_STEPS_PER_EXECUTION", 1)
+    monkeypatch.setattr(training, "steps_per_execution", lambda steps: 1)
     single, one = _history(split, config)
     assert (steps, one) == (20, 1)
     assert batched == single

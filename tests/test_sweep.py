@@ -22,14 +22,21 @@ def test_a_grid_is_every_combination_of_any_config_fields_seeds_outermost():
     runs = grid(["sample", "/data/mnist.npz"], seed=[0, 1], variant=["modern", "classic"], batch_size=32)
     assert len(runs) == 8 and {run.config.batch_size for run in runs} == {32}
     assert [(run.data, run.config.seed, run.config.variant) for run in runs[:4]] == [
-        ("sample", 0, "modern"), ("sample", 0, "classic"), ("sample", 1, "modern"), ("sample", 1, "classic"),
+        ("sample", 0, "modern"),
+        ("sample", 0, "classic"),
+        ("sample", 1, "modern"),
+        ("sample", 1, "classic"),
     ]
     # A run's directory names its data, its seed and the fields off the default, nothing else.
-    assert [run.name for run in runs[:2]] == ["sample_seed-0_batch_size-32", "sample_seed-0_batch_size-32_variant-classic"]
+    assert [run.name for run in runs[:2]] == [
+        "sample_seed-0_batch_size-32",
+        "sample_seed-0_batch_size-32_variant-classic",
+    ]
     assert runs[4].name == "mnist.npz_seed-0_batch_size-32"
     assert Run(lenet.TrainConfig(), "sample", evaluate_test=False).name == "sample_seed-42_no-test"
 
 
+@pytest.mark.slow
 def test_a_bad_grid_fails_with_one_line_before_ray_starts(tmp_path):
     with pytest.raises(ConfigError, match="TrainConfig has no field colour"):
         grid("sample", colour=["red"])
@@ -42,9 +49,24 @@ def test_a_bad_grid_fails_with_one_line_before_ray_starts(tmp_path):
     )
     out = tmp_path / "sweep"
     result = subprocess.run(
-        [sys.executable, "-c", command, "sweep", "--data", "sample", "--seeds", "0,1", "--variants",
-         "modern,lenet4", "--out", str(out)],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            sys.executable,
+            "-c",
+            command,
+            "sweep",
+            "--data",
+            "sample",
+            "--seeds",
+            "0,1",
+            "--variants",
+            "modern,lenet4",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines() == ["lenet: error: variant must be one of modern, classic, got 'lenet4'"]
@@ -57,6 +79,7 @@ def test_without_ray_a_sweep_says_how_to_install_it(tmp_path, monkeypatch):
         sweep(grid("sample", epochs=1), tmp_path)
 
 
+@pytest.mark.slow
 def test_lenet_and_the_notebook_never_import_ray():
     code = (
         "import sys, lenet, lenet.cli, lenet.sweep\n"
@@ -64,8 +87,13 @@ def test_lenet_and_the_notebook_never_import_ray():
         "lenet.cli.build_parser()\n"
         "assert 'ray' not in sys.modules, 'ray was imported'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     cells = json.loads((ROOT / "lenet_5.ipynb").read_text())["cells"]
     sources = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
@@ -89,7 +117,10 @@ def entry(seed, variant, accuracy, val, seconds, tested=True):
     run = Run(lenet.TrainConfig(seed=seed, variant=variant, epochs=2), "sample", tested)
     config = run.config.to_dict()
     return {
-        "name": run.name, "data": "sample", "config": config, "evaluate_test": tested,
+        "name": run.name,
+        "data": "sample",
+        "config": config,
+        "evaluate_test": tested,
         "results": {
             "config": config,
             "history": {"val_accuracy": [0.5, val]},
@@ -100,8 +131,11 @@ def entry(seed, variant, accuracy, val, seconds, tested=True):
 
 
 def test_the_summary_is_mean_and_sd_per_group_of_seeds():
-    entries = [entry(0, "modern", 0.99, 0.98, 1.0), entry(1, "modern", 0.98, 0.97, 3.0),
-               entry(0, "classic", 0.97, 0.96, 5.0)]
+    entries = [
+        entry(0, "modern", 0.99, 0.98, 1.0),
+        entry(1, "modern", 0.98, 0.97, 3.0),
+        entry(0, "classic", 0.97, 0.96, 5.0),
+    ]
     rows = summarize(entries)
     assert [row["config"]["variant"] for row in rows] == ["modern", "classic"]
     assert rows[0]["seeds"] == [0, 1] and rows[0]["test_accuracy"] == spread([0.99, 0.98])
@@ -129,14 +163,19 @@ def test_a_restarted_sweep_skips_only_runs_recorded_with_the_same_config(tmp_pat
 
 def test_the_variant_table_from_the_sweeps_runs():
     runs = {
-        "modern": [{"seed": seed, "test_accuracy": accuracy, "seconds_per_epoch": 2.0}
-                   for seed, accuracy in ((0, 0.99), (1, 0.98))],
+        "modern": [
+            {"seed": seed, "test_accuracy": accuracy, "seconds_per_epoch": 2.0}
+            for seed, accuracy in ((0, 0.99), (1, 0.98))
+        ],
         "classic": [{"seed": 0, "test_accuracy": 0.97, "seconds_per_epoch": 3.0}],
     }
     comparison = {
         "variants": {
-            name: {"runs": variant_runs, "summary": spread([run["test_accuracy"] for run in variant_runs]),
-                   "seconds_per_epoch": 2.5}
+            name: {
+                "runs": variant_runs,
+                "summary": spread([run["test_accuracy"] for run in variant_runs]),
+                "seconds_per_epoch": 2.5,
+            }
             for name, variant_runs in runs.items()
         }
     }

@@ -55,9 +55,19 @@ def cluster_report(tmp_path_factory):
         alone = pool.submit(train_one_by_one, tmp_path_factory.mktemp("alone"), [0, 1, 2, 3])
         try:
             helper = subprocess.run(
-                [*UNSHARE, "sh", "-c", 'ip link set lo up && exec "$0" "$1" "$2"', sys.executable,
-                 str(ROOT / "tests" / "sweep_cluster.py"), str(out)],
-                capture_output=True, text=True, timeout=240, env=env,
+                [
+                    *UNSHARE,
+                    "sh",
+                    "-c",
+                    'ip link set lo up && exec "$0" "$1" "$2"',
+                    sys.executable,
+                    str(ROOT / "tests" / "sweep_cluster.py"),
+                    str(out),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=240,
+                env=env,
             )
         finally:
             shutil.rmtree(private, ignore_errors=True)
@@ -72,9 +82,24 @@ def train_one_by_one(out: Path, seeds: list[int]) -> dict[int, dict]:
     for pair in (seeds[:2], seeds[2:]):
         processes = {
             seed: subprocess.Popen(
-                [sys.executable, "-m", "lenet", "train", "--data", "sample", "--epochs", "2",
-                 "--seed", str(seed), "--out", str(out / f"seed-{seed}")],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "lenet",
+                    "train",
+                    "--data",
+                    "sample",
+                    "--epochs",
+                    "2",
+                    "--seed",
+                    str(seed),
+                    "--out",
+                    str(out / f"seed-{seed}"),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for seed in pair
         }

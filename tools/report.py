@@ -21,7 +21,10 @@ def run_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     sizes = data["sizes"]
     seconds = results["seconds_per_epoch"]
     return [
-        ("Test accuracy", f"**{test['accuracy']:.2%}** ({round(test['accuracy'] * sizes['test']):,} of {sizes['test']:,})"),
+        (
+            "Test accuracy",
+            f"**{test['accuracy']:.2%}** ({round(test['accuracy'] * sizes['test']):,} of {sizes['test']:,})",
+        ),
         ("Test loss", f"{test['loss']:.4f}"),
         ("Final validation accuracy", f"{history['val_accuracy'][-1]:.2%}"),
         ("Final training accuracy", f"{history['accuracy'][-1]:.2%}"),
@@ -70,9 +73,7 @@ def spread_markdown(spread: dict[str, Any]) -> str:
             f"| {run['seed']} | {run['test_accuracy']:.2%} | {run['test_loss']:.4f} | {run['seconds_per_epoch']:.1f} |"
         )
     summary = spread["summary"]
-    lines.append(
-        f"| **mean ± sd** | **{summary['mean']:.2%} ± {summary['std']:.2%}** | | |"
-    )
+    lines.append(f"| **mean ± sd** | **{summary['mean']:.2%} ± {summary['std']:.2%}** | | |")
     return "\n".join(lines)
 
 

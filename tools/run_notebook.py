@@ -23,7 +23,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.artifacts import write_atomically  # noqa: E402
+from lenet.artifacts import write_atomically
 
 # Terminal colour and style codes, e.g. Keras's bold step counts: "\x1b[1m860/860\x1b[0m".
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import lenet  # noqa: E402
-from lenet import artifacts  # noqa: E402
-from lenet.model_file import SHIPPED_MODEL  # noqa: E402
+import lenet
+from lenet import artifacts
+from lenet.model_file import SHIPPED_MODEL
 
 
 def main() -> None:
@@ -35,8 +35,10 @@ def main() -> None:
     correct = int((predicted == sample.y_test).sum())
     results["shipped_model"] = {"sample_test_correct": correct, "sample_test_size": len(sample.y_test)}
     artifacts.save_json(SHIPPED_MODEL.parent / artifacts.RESULTS_JSON, results)
-    print(f"wrote {SHIPPED_MODEL} ({SHIPPED_MODEL.stat().st_size:,} bytes); "
-          f"sample test digits right: {correct} of {len(sample.y_test)}")
+    print(
+        f"wrote {SHIPPED_MODEL} ({SHIPPED_MODEL.stat().st_size:,} bytes); "
+        f"sample test digits right: {correct} of {len(sample.y_test)}"
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lenet.config import TrainConfig  # noqa: E402
-from tools.report import (  # noqa: E402
+from lenet.config import TrainConfig
+from tools.report import (
     dataset_markdown,
     replace_section,
     recipes_markdown,

@@ -7,7 +7,7 @@ import pytest
 
 import lenet
 
-RUN_PY = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+RUN_PY = Path(__file__).resolve().parent / "run.py"
 
 
 @pytest.fixture(scope="module")
