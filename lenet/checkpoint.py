@@ -124,7 +124,9 @@ class Checkpoint:
 
 
 class CheckpointEveryEpoch(keras.callbacks.Callback):
-    """Saves a checkpoint after every epoch whose loss is finite (a NaN epoch is not kept)."""
+    """Saves a checkpoint after every epoch whose loss is finite; a NaN or infinite loss
+    removes it, since the same config would diverge again. (`save_artifacts` removes it
+    once a run's results are written: then there is nothing left to resume.)"""
 
     def __init__(self, checkpoint: Checkpoint, history: dict[str, list[float]]) -> None:
         super().__init__()
@@ -133,6 +135,7 @@ class CheckpointEveryEpoch(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
-        if self.model.stop_training or loss is None or not math.isfinite(loss):
-            return
-        self.checkpoint.save(self.model, self.history)
+        if loss is not None and not math.isfinite(loss):
+            remove_checkpoint(self.checkpoint.directory)
+        elif loss is not None and not self.model.stop_training:
+            self.checkpoint.save(self.model, self.history)

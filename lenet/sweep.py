@@ -387,17 +387,6 @@ def shared_config(results: dict[str, Any], varied: tuple[str, ...]) -> dict[str,
     return {key: value for key, value in results["config"].items() if key not in varied}
 
 
-def run_summary(results: dict[str, Any]) -> dict[str, Any]:
-    """The numbers a comparison table needs from one run's results.json."""
-    return {
-        "seed": results["config"]["seed"],
-        "test_accuracy": results["test"]["accuracy"],
-        "test_loss": results["test"]["loss"],
-        "seconds_per_epoch": statistics.median(results["seconds_per_epoch"]),
-        "val_accuracy": results["history"]["val_accuracy"],
-    }
-
-
 def summary_markdown(summary: Sequence[dict[str, Any]]) -> str:
     """The summary as a table; a group is named by what varies between the groups."""
     keys = (

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, remove_checkpoint, training_fingerprint
+from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, training_fingerprint
 from lenet.config import Recipe, TrainConfig
 from lenet.data import ALIGNMENT, Split
 from lenet.model import uses_mixed_precision
@@ -254,9 +254,7 @@ def fit(
             verbose=verbose,
         )
     losses = record.history.get("loss", [])
-    if not all(math.isfinite(loss) for loss in losses):
-        if checkpoint is not None:
-            remove_checkpoint(checkpoint.directory)  # the same config would diverge again
+    if not all(math.isfinite(loss) for loss in losses):  # CheckpointEveryEpoch removed the checkpoint
         raise TrainingError(
             f"training stopped: the loss became {losses[-1]} in epoch "
             f"{len(losses)} of {config.epochs} (learning_rate={config.recipe_settings.learning_rate:g}); "

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, VARIANTS, TrainConfig
-from tools.report import variants_markdown
-from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep
+from tools.report import run_summary, variants_markdown
+from lenet.sweep import SweepError, grid, shared_config, spread, sweep
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, TrainConfig
-from tools.report import spread_markdown
-from lenet.sweep import SweepError, grid, run_summary, shared_config, spread, sweep
+from tools.report import run_summary, spread_markdown
+from lenet.sweep import SweepError, grid, shared_config, spread, sweep
 
 
 def main() -> None:

@@ -93,17 +93,17 @@ def test_shared_tensor_copies_a_read_only_array_even_when_aligned():
 
 
 def test_an_unexpected_failure_is_one_line_and_a_saved_traceback(tmp_path, capsys, monkeypatch):
-    from lenet import run
+    from lenet import experiment
 
     def broken(*args, **kwargs):
         raise BufferError("something in our code went wrong")
 
-    monkeypatch.setattr(run, "fit", broken)
+    monkeypatch.setattr(experiment, "fit", broken)
     code = cli.main(["train", "--data", "sample", "--epochs", "1", "--out", str(tmp_path / "run")])
     assert code == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "lenet: error: unexpected BufferError in run.train_and_evaluate (run.py:"
+        "lenet: error: unexpected BufferError in experiment.train_and_evaluate (experiment.py:"
     )
     saved = lines[0].split("the full traceback is in ")[1].split(" ")[0]
     assert "Traceback (most recent call last)" in open(saved).read()

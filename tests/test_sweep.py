@@ -101,14 +101,14 @@ def test_lenet_and_the_notebook_never_import_ray():
 
 
 def test_a_run_can_leave_the_test_set_untouched(tmp_path, monkeypatch):
-    from lenet import run
+    from lenet import experiment
 
     def no_test(*args, **kwargs):
         raise AssertionError("the test set was evaluated")
 
-    monkeypatch.setattr(run, "evaluate", no_test)
+    monkeypatch.setattr(experiment, "evaluate", no_test)
     config = lenet.TrainConfig(epochs=1, validation_size=3800)
-    results = run.train_and_evaluate(config, "sample", tmp_path, verbose=0, evaluate_test=False)
+    results = experiment.train_and_evaluate(config, "sample", tmp_path, verbose=0, evaluate_test=False)
     assert results["test"] is None and len(results["history"]["val_accuracy"]) == 1
     assert json.loads((tmp_path / "results.json").read_text())["test"] is None
 

@@ -179,3 +179,14 @@ def recipes_markdown(spreads: list[dict[str, Any]]) -> str:
     for name, quoted, accuracy in REFERENCES:
         lines.append(f"| {name} | {accuracy:.2%} ({quoted}) | | | |")
     return "\n".join(lines)
+
+
+def run_summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The numbers a comparison table needs from one run's results.json."""
+    return {
+        "seed": results["config"]["seed"],
+        "test_accuracy": results["test"]["accuracy"],
+        "test_loss": results["test"]["loss"],
+        "seconds_per_epoch": statistics.median(results["seconds_per_epoch"]),
+        "val_accuracy": results["history"]["val_accuracy"],
+    }
