@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -44,17 +44,14 @@ def sample():
 
 
 @pytest.fixture(scope="session")
-def trained_on_sample(tmp_path_factory) -> tuple[Path, dict, subprocess.CompletedProcess]:
-    """One real 3-epoch `lenet train` on the sample, in a fresh process as a user runs it:
-    (output dir, its results.json, the finished process). Every test that needs a trained
-    model, or an uninterrupted run to compare with, shares this one."""
+def trained_on_sample(tmp_path_factory) -> tuple[Path, dict, str]:
+    """One real 3-epoch `lenet train` on the sample, as a user runs it with its output going to
+    a log (no terminal): (output dir, its results.json, what it printed). Every test that needs
+    a trained model, or an uninterrupted run to compare with, shares this one."""
+    from lenet import cli
+
     output_dir = tmp_path_factory.mktemp("run")
-    completed = subprocess.run(
-        [sys.executable, "-m", "lenet", "train", "--data", "sample", "--epochs", "3", "--out", str(output_dir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-    )
-    assert completed.returncode == 0, completed.stderr
-    return output_dir, json.loads((output_dir / "results.json").read_text()), completed
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert cli.main(["train", "--data", "sample", "--epochs", "3", "--out", str(output_dir)]) == 0
+    return output_dir, json.loads((output_dir / "results.json").read_text()), printed.getvalue()

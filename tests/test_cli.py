@@ -40,21 +40,21 @@ def errors(result: subprocess.CompletedProcess) -> list[str]:
 
 
 @pytest.fixture
-def trained(trained_on_sample) -> tuple[Path, subprocess.CompletedProcess]:
-    """conftest's `lenet train` run; its model serves the evaluate and predict tests."""
-    out, _results, result = trained_on_sample
-    return out, result
+def trained(trained_on_sample) -> tuple[Path, str]:
+    """conftest's `lenet train` run and what it printed; its model serves the evaluate and predict tests."""
+    out, _results, printed = trained_on_sample
+    return out, printed
 
 
 def test_train_writes_the_artifacts_and_one_line_per_epoch_when_not_a_terminal(trained):
-    out, result = trained
+    out, printed = trained
     assert {path.name for path in out.iterdir()} == {"results.json", "results.png", "lenet5.keras"}
     results = lenet.load_results(out / "results.json")
     assert results["config"]["epochs"] == EPOCHS and results["data"]["source"] == "sample"
-    lines = result.stdout.splitlines()
+    lines = printed.splitlines()
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
     assert [line.split()[1] for line in epoch_lines] == [f"{e}/{EPOCHS}" for e in range(1, EPOCHS + 1)]
-    assert len(lines) == EPOCHS + 2 and "\r" not in result.stdout  # plus the test line and "wrote ..."
+    assert len(lines) == EPOCHS + 2 and "\r" not in printed  # plus the test line and "wrote ..."
     for line, loss in zip(epoch_lines, results["history"]["val_loss"], strict=True):
         assert f"val_loss {loss:.4f}" in line
     assert f"test accuracy {results['test']['accuracy']:.4f}" in lines[-2]

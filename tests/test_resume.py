@@ -16,8 +16,8 @@ from lenet.checkpoint import STATE_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Trains 3 epochs on the sample like the trained_on_sample fixture (another fresh process, so
-# the comparison also shows that two processes give identical numbers); with a kill point it
+# Trains 3 epochs on the sample like the trained_on_sample fixture, in fresh processes (so the
+# comparison also shows that processes give identical numbers); with a kill point it
 # SIGKILLs itself (no cleanup, no Python exit handlers) at the first batch end Keras reports
 # in that epoch: before its validation and its checkpoint. (fit runs several steps per
 # execution, so Keras reports batch ends only every few dozen batches.)
