@@ -102,9 +102,10 @@ def test_help_does_not_import_tensorflow_and_public_names_load_on_first_use():
         "    except SystemExit as exit:\n"
         "        assert exit.code == 0, exit.code\n"
         "print('help imported:', 'tensorflow' in sys.modules, 'keras' in sys.modules, 'ray' in sys.modules, file=sys.stderr)\n"
-        "import lenet\n"  # and every public name still loads, on first use
+        "import lenet, lenet.sweep\n"  # and every public name still loads, on first use, without Ray
         "missing = [name for name in lenet.__all__ if getattr(lenet, name, None) is None]\n"
         "assert not missing and set(lenet.__all__) <= set(dir(lenet)), missing\n"
+        "assert 'ray' not in sys.modules, 'ray was imported'\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
