@@ -5,13 +5,12 @@ written to `<output_dir>/.checkpoint/`. A run started again with the same output
 config and data loads them and trains only the remaining epochs; since epoch e's shuffle
 depends only on (seed, e), it ends with exactly the numbers of an uninterrupted run.
 
-Why not Keras's `BackupAndRestore`: it restores in `on_train_begin`, after `fit` has been
-given its dataset, but our batches (epoch e's shuffle, the augmentation's per-step seeds) must
-start at the resumed epoch when the dataset is built; it keeps no history, so a resumed run's
-results.json would lack the earlier epochs; it deletes its backup when `fit` returns, before
-results.json is written; and it overwrites weights, then metadata, in place, so a kill between
-the two pairs one epoch's weights with another's epoch number. With our identity check on top
-it would still not resume exactly, so this module stays (about 100 lines).
+Why not Keras's `BackupAndRestore` (with our identity check on top): it restores the model
+in `on_train_begin`, after `fit` has been given its dataset, but our batches (epoch e's
+shuffle, the augmentation's per-step seeds) must start at the resumed epoch when the dataset
+is built, so a resumed run would not see the batches an uninterrupted one sees. It also keeps
+no history (a resumed run's results.json would lack the earlier epochs), and by default
+deletes its backup when `fit` returns, before results.json is written. Ours stays.
 
 A run started with other settings (EPOCHS among them) or other data is refused, never
 restarted: a fresh start would throw away the finished epochs, and a resume with other EPOCHS

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # One epoch on 512 sample images, seeded identically, on one device and on two replicas.
 TWO_REPLICAS = """
 import json, sys
+import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import lenet
