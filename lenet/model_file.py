@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 
-# The trained model that ships with the package (weights only), from the committed full run;
-# its results.json, beside it, records how it was trained and its accuracy on the sample.
-SHIPPED_MODEL = Path(__file__).resolve().parent / "weights" / "lenet5.keras"
+# The trained weights that ship with the package, from the committed full run; its
+# results.json, beside them, records how they were trained and their accuracy on the sample.
+# Weights only, not a .keras file: a model's saved config is not readable by older Keras
+# versions (Colab's 3.13 refuses 3.15's), while the weights of build_lenet5's layers are.
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "lenet5.weights.h5"
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
@@ -19,12 +21,14 @@ class ModelError(ValueError):
 
 def load_model(path: str | Path | None = None) -> Any:
     """Load a `.keras` digit model (28x28 in, 10 scores out) with Keras's safe mode on;
-    without a path, the trained model that ships with the package.
+    without a path, LeNet-5 with the trained weights that ship with the package.
 
     Safe mode refuses to deserialise Python code (Lambda layers), so opening a model file
-    from someone else cannot run their code.
+    from someone else cannot run their code; the shipped weights are only numbers.
     """
-    path = Path(path) if path is not None else SHIPPED_MODEL
+    if path is None:
+        return shipped_model()
+    path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
     if path.suffix.lower() not in MODEL_SUFFIXES[1:] and not zipfile.is_zipfile(path):
@@ -45,6 +49,17 @@ def load_model(path: str | Path | None = None) -> Any:
     if not isinstance(model, keras.Model):
         raise ModelError(f"{path}: not a Keras model (holds a {type(model).__name__})")
     check_digit_model(model, path)
+    return model
+
+
+def shipped_model() -> Any:
+    """build_lenet5() holding the shipped weights (uncompiled: it predicts, it does not train)."""
+    from lenet.model import build_lenet5
+
+    if not SHIPPED_WEIGHTS.is_file():
+        raise ModelError(f"{SHIPPED_WEIGHTS}: no such file (this installation ships no trained weights)")
+    model = build_lenet5()
+    model.load_weights(SHIPPED_WEIGHTS)
     return model
 
 
