@@ -24,20 +24,21 @@ sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, TrainConfig
 from tools.report import study_markdown
-from lenet.sweep import SweepError, grid, sweep
+from lenet.sweep import SweepError, grid, spread, sweep
 
 
 def candidate_summary(records: list[dict]) -> dict:
     """The validation numbers of one recipe's runs (results.json contents, test never set)."""
     accuracies = [record["history"]["val_accuracy"][-1] for record in records]
     losses = [record["history"]["val_loss"][-1] for record in records]
+    accuracy = spread(accuracies)
     return {
         "recipe": records[0]["recipe"],
         "seeds": [record["config"]["seed"] for record in records],
         "val_accuracy": accuracies,
         "val_loss": losses,
-        "mean_val_accuracy": statistics.mean(accuracies),
-        "std_val_accuracy": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+        "mean_val_accuracy": accuracy["mean"],
+        "std_val_accuracy": accuracy["std"],
         "mean_val_loss": statistics.mean(losses),
         "seconds_per_epoch": statistics.median(s for record in records for s in record["seconds_per_epoch"]),
     }
