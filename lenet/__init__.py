@@ -10,15 +10,16 @@ Public names are imported on first use (PEP 562), so `import lenet` and `python 
 import importlib
 import os
 
-# Must be set before TensorFlow is imported. TensorFlow 2.21 turns oneDNN's CPU kernels on
-# by default on this machine; older versions, and some CPUs (AMD among them), leave them
-# off, and there they make training ~2.5x faster; see benchmarks/.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+from lenet import reproducibility
+
 # Hide TensorFlow's C++ log (INFO, WARNING and ERROR): without a GPU its one error is the
 # harmless "failed call to cuInit". Python exceptions still say what went wrong; set
 # TF_CPP_MIN_LOG_LEVEL=0 to see the C++ log, e.g. to debug a GPU setup. Lines that TensorFlow
 # prints while it loads, before it reads this setting, cannot be hidden.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Before TensorFlow is imported: oneDNN's kernels on, one intra-op thread and oneDNN capped
+# at AVX2, for the same numbers on every x86-64 machine (lenet/reproducibility.py).
+reproducibility.apply_pins()
 
 # Public name -> the module that defines it.
 _MODULES = {

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -67,24 +65,3 @@ def load_results(path: Path) -> dict[str, Any]:
     if not isinstance(results, dict) or "history" not in results:
         raise ValueError(f"{path}: not a lenet results file (no 'history')")
     return results
-
-
-def environment() -> dict[str, str]:
-    """Versions that decide whether another machine can reproduce the numbers."""
-    import keras
-    import numpy
-    import tensorflow
-
-    return {
-        "python": sys.version.split()[0],
-        "tensorflow": tensorflow.__version__,
-        "keras": keras.__version__,
-        "numpy": numpy.__version__,
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", ""),
-        # TensorFlow's thread pools ("": its default, all cores). The count can change the
-        # last bits of a loss (summation order), so a run records it; `lenet sweep` sets it.
-        "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", ""),
-        "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", ""),
-    }

@@ -1,4 +1,4 @@
-"""The command line: `lenet train | evaluate | predict | plot | sweep` (also `python -m lenet`).
+"""The command line: `lenet train | evaluate | predict | plot | reproduce | sweep` (also `python -m lenet`).
 
 A thin layer over the same functions the notebook calls. TensorFlow is imported inside
 the subcommands, so `--help` and usage errors answer at once.
@@ -181,6 +181,26 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by a run")
     plot.add_argument("--out", metavar="PNG", help="the figure to write (default: results.png next to RESULTS_JSON)")
     plot.set_defaults(command=run_plot)
+
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="train again the run a results.json describes and check every number is identical",
+        description="Rebuild the run that RESULTS_JSON records (config, recipe, seed), train it on "
+        "data with the same fingerprint, and print epoch by epoch whether every number is "
+        "bit-identical. On a difference, name the first differing epoch and the recorded "
+        "environment fields (CPU, oneDNN instruction set, threads, versions) that differ here. "
+        "Exit codes: 0 identical, 1 different, 2 usage.",
+    )
+    reproduce.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by a run")
+    reproduce.add_argument(
+        "--data",
+        metavar=DATA_METAVAR,
+        help="where to find the run's data (default: the source it records; e.g. a local copy of its mnist.npz)",
+    )
+    reproduce.add_argument(
+        "--out", metavar="DIR", help="keep the reproduced run's artifacts here (default: a temporary directory)"
+    )
+    reproduce.set_defaults(command=run_reproduce)
     add_sweep_command(commands)
     return parser
 
@@ -433,7 +453,51 @@ def run_plot(arguments: argparse.Namespace) -> int:
 
 # --- lenet sweep: a grid of runs on Ray (lenet/sweep.py). Ray is imported only when it starts.
 
+
 # Grid flags take the plural for these fields (--seeds 0,1,2); every other field keeps its name.
+def run_reproduce(arguments: argparse.Namespace) -> int:
+    from lenet.artifacts import load_results
+
+    try:
+        recorded = load_results(Path(arguments.results))
+        config = TrainConfig(**recorded["config"])
+        source, fingerprint = arguments.data or recorded["data"]["source"], recorded["data"]["fingerprint"]
+    except (ValueError, TypeError, KeyError) as error:  # ConfigError is a ValueError
+        return fail(f"{arguments.results}: not a reproducible lenet results file ({error})", 2)
+    from lenet.data import load_mnist
+    from lenet.experiment import train_and_evaluate
+    from lenet.progress import EpochLines
+    from lenet.reproducibility import differences, environment, environment_differences
+
+    data = load_mnist(source)
+    if data.fingerprint != fingerprint:
+        return fail(
+            f"{source}: other data (fingerprint {data.fingerprint[:12]}...) than the run's "
+            f"({recorded['data']['source']}, {fingerprint[:12]}...); pass --data with its copy",
+            2,
+        )
+    print(f"reproducing {arguments.results}: recipe {config.recipe!r}, seed {config.seed}, {config.epochs} epochs")
+    with tempfile.TemporaryDirectory(prefix="lenet-reproduce-") as scratch:
+        again = train_and_evaluate(
+            config,
+            source,
+            arguments.out or scratch,
+            verbose=0,
+            callbacks=[EpochLines()],
+            evaluate_test=recorded.get("test") is not None,
+        )
+    lines = differences(recorded, again)
+    print("\n".join(lines))
+    different = [line for line in lines if "DIFFERENT" in line]
+    if not different:
+        print("identical: every recorded number was reproduced bit for bit")
+        return 0
+    print(f"first difference: {different[0].split(':')[0]}")
+    fields = environment_differences(recorded.get("environment", {}), environment())
+    print("recorded environment that differs here: " + ("; ".join(fields) if fields else "none"))
+    return 1
+
+
 PLURAL_FLAGS = {"seed": "seeds", "variant": "variants", "recipe": "recipes"}
 
 
@@ -483,9 +547,9 @@ def add_sweep_command(commands: Any) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="CPUs and TensorFlow threads per run; Ray runs (CPUs per node / N) runs at a time on "
-        "each node. The same N gives the numbers of 'TF_NUM_INTRAOP_THREADS=N "
-        "TF_NUM_INTEROP_THREADS=N lenet train' (default: %(default)s)",
+        help="CPUs and TensorFlow intra-op threads per run; Ray runs (CPUs per node / N) runs at a "
+        "time on each node. N=1 gives the numbers of 'lenet train'; another N those of "
+        "'TF_NUM_INTRAOP_THREADS=N lenet train' (default: %(default)s)",
     )
     sweep.add_argument(
         "--retries",

@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 
-from lenet import artifacts
+from lenet import artifacts, reproducibility
 from lenet.checkpoint import checkpoint_dir, remove_checkpoint
 from lenet.config import TrainConfig
 from lenet.data import Mnist, Split, load_mnist, split_validation
@@ -52,7 +52,7 @@ def build_results(
         "history": metrics,
         "test": test,
         "seconds_per_epoch": history["seconds"],
-        "environment": artifacts.environment(),
+        "environment": reproducibility.environment(),
     }
 
 

@@ -7,8 +7,9 @@
 Ray schedules the runs; this module adds only what Ray cannot know:
 
 - each run is `lenet.train_and_evaluate` in a fresh worker process (a Ray task with
-  `max_calls=1`) with TensorFlow's thread pools set to `threads`, so a run's numbers are
-  those of `TF_NUM_INTRAOP_THREADS=N TF_NUM_INTEROP_THREADS=N lenet train` with its config;
+  `max_calls=1`) with `threads` CPUs and as many intra-op threads, so one run per core by
+  default, and a run's numbers are those of `lenet train` with its config (which pins one
+  intra-op thread; `TF_NUM_INTRAOP_THREADS=N lenet train` for `threads=N`);
 - a run whose worker or node dies is retried by Ray and resumes from the checkpoint in its
   output directory (OUT/runs/NAME), so OUT must be storage every node sees;
 - OUT/sweep.json is rewritten after every finished run, and a sweep started again with the
@@ -27,7 +28,6 @@ import os
 import re
 import socket
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -107,15 +107,13 @@ def check_runs(runs: Sequence[Run]) -> None:
 # --- What runs on a worker. Module-level, so Ray ships it by reference (the workers need lenet).
 
 
-def train_run(config: dict[str, Any], data: str, output_dir: str, threads: int, evaluate_test: bool) -> dict[str, Any]:
+def train_run(config: dict[str, Any], data: str, output_dir: str, evaluate_test: bool) -> dict[str, Any]:
     """One run in this (fresh) worker process; returns its results, node and seconds.
 
-    TensorFlow reads its thread counts once, when it starts, hence the fresh process.
+    The worker starts with TF_NUM_INTRAOP_THREADS in its environment (Ray's runtime_env),
+    since TensorFlow reads its thread count once, when it starts.
     """
     start = time.perf_counter()
-    if "tensorflow" in sys.modules:
-        raise RuntimeError("TensorFlow was already started in this worker; its threads cannot be set")
-    os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     import ray
 
     from lenet.experiment import train_and_evaluate
@@ -207,10 +205,11 @@ def sweep(
             max_retries=retries,
             retry_exceptions=False,
             scheduling_strategy="SPREAD",
+            runtime_env={"env_vars": {"TF_NUM_INTRAOP_THREADS": str(threads)}},
         )(train_run)
         waiting = {
             task.options(name=run.name).remote(
-                run.config.to_dict(), sources[run.data], str(out / "runs" / run.name), threads, run.evaluate_test
+                run.config.to_dict(), sources[run.data], str(out / "runs" / run.name), run.evaluate_test
             ): run
             for run in todo
         }

@@ -35,9 +35,13 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "runs" / "variants"), help="the sweep's directory")
     parser.add_argument("--out", default=str(ROOT / "reports" / "compare_variants.json"), help="summary JSON")
     parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # TensorFlow's thread count changes the numbers; the committed reports were made with 2
-    # (TensorFlow's default on their 2-core machine), so 2 reproduces them (README).
-    parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads (and CPUs) per run (default: 2)")
+    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
+    )
     args = parser.parse_args()
 
     runs = grid(args.data, seed=args.seeds, variant=args.variants, epochs=args.epochs, recipe=[args.recipe])

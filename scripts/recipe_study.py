@@ -53,8 +53,13 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "runs" / "recipes"), help="the sweep's directory")
     parser.add_argument("--out", default=str(ROOT / "reports" / "recipe_study.json"), help="the table as JSON")
     parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # TensorFlow's thread count changes the numbers; the committed study ran with 2 (README).
-    parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads (and CPUs) per run (default: 2)")
+    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
+    )
     args = parser.parse_args()
 
     runs = grid(args.data, evaluate_test=False, recipe=args.recipes, seed=args.seeds, epochs=args.epochs)

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# First, before any test module imports TensorFlow: lenet's pins (lenet/reproducibility.py).
+import lenet
+
 # The notebook, run by nbval in a kernel that inherits this environment, takes its
 # quick-mode parameters from here: the shipped sample, 2 epochs, a temporary output dir.
 _NOTEBOOK_OUTPUT = tempfile.mkdtemp(prefix="lenet-notebook-")
@@ -38,8 +41,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def sample():
-    import lenet
-
     return lenet.load_mnist("sample")
 
 

@@ -1,0 +1,117 @@
+"""Identical numbers on every machine: the pins, what a run records, and `lenet reproduce`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lenet import cli, reproducibility
+
+ROOT = Path(__file__).resolve().parents[1]
+# `lenet train --data sample --epochs 2`, committed: every machine must reproduce it exactly.
+SAMPLE_RUN = ROOT / "reports" / "sample_run.json"
+
+
+def test_pins_are_set_unless_the_user_set_them_and_a_late_pin_is_reported(monkeypatch, capsys):
+    import tensorflow as tf
+
+    tf.constant(0)  # TensorFlow has started in this process: a pin set now comes too late
+    monkeypatch.setattr(reproducibility, "_ORIGIN", {})
+    monkeypatch.setattr(reproducibility, "_TOO_LATE", [])
+    monkeypatch.delenv(reproducibility.INTRA_OP_THREADS, raising=False)
+    monkeypatch.setenv(reproducibility.MAX_CPU_ISA, "SSE41")
+    reproducibility.apply_pins()
+    assert os.environ[reproducibility.INTRA_OP_THREADS] == "1"
+    assert os.environ[reproducibility.MAX_CPU_ISA] == "SSE41"  # the user's setting wins
+    origin = reproducibility.environment()["set_by"]
+    assert origin[reproducibility.INTRA_OP_THREADS] == "lenet" and origin[reproducibility.MAX_CPU_ISA] == "user"
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("lenet: warning: TensorFlow ran before lenet")
+    assert reproducibility.INTRA_OP_THREADS in line and reproducibility.MAX_CPU_ISA not in line
+
+
+@pytest.mark.parametrize(
+    ("flags", "cap", "isa"),
+    [
+        ("sse4_1 avx avx2 avx512f", "AVX2", "AVX2"),
+        ("sse4_1 avx avx2 avx512f", None, "AVX512_CORE"),
+        ("sse4_1 avx", "AVX2", "AVX"),  # a CPU without AVX2 computes otherwise: recorded as such
+        ("sse4_1 avx avx2", "sse41", "SSE41"),
+    ],
+)
+def test_the_recorded_instruction_set_is_the_cpus_best_under_the_cap(flags, cap, isa):
+    assert reproducibility.onednn_isa(flags, cap) == isa
+
+
+def test_results_record_what_the_numbers_depend_on(trained_on_sample):
+    _out, results, _printed = trained_on_sample
+    environment = results["environment"]
+    assert environment["intra_op_threads"] == "1" and environment["onednn"] == "1"
+    assert environment["pins_too_late"] == []
+    assert environment["cpu"] and environment["cpu_vendor"] and environment["tensorflow"] and environment["keras"]
+    if environment["machine"] in reproducibility.X86_64:
+        assert environment["onednn_max_cpu_isa"] == "AVX2" and environment["onednn_isa"] in ("AVX2", "AVX")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["one core", "ONEDNN_MAX_CPU_ISA=AVX2 set"])
+def test_the_history_is_the_same_on_one_core_and_with_the_cap_set_by_hand(how, trained_on_sample, tmp_path):
+    """conftest's run used every core with the cap left to lenet; without the pins, one core
+    (a one-thread pool) or another instruction set change the last bits."""
+    _out, results, _printed = trained_on_sample
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    one_core = None
+    if how == "one core":
+        one_core = lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    else:
+        environment[reproducibility.MAX_CPU_ISA] = "AVX2"
+    epochs = str(results["config"]["epochs"])
+    subprocess.run(
+        [sys.executable, "-m", "lenet", "train", "--data", "sample", "--epochs", epochs, "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        env=environment,
+        preexec_fn=one_core,
+        timeout=300,
+    )
+    assert json.loads((tmp_path / "results.json").read_text())["history"] == results["history"]
+
+
+def test_reproduce_reproduces_the_committed_sample_run_exactly(capsys):
+    assert cli.main(["reproduce", str(SAMPLE_RUN)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    epochs = json.loads(SAMPLE_RUN.read_text())["config"]["epochs"]
+    assert [f"epoch {epoch}: identical" for epoch in range(1, epochs + 1)] + ["test: identical"] == [
+        line for line in printed if line.startswith(("epoch ", "test:")) and "loss" not in line
+    ]
+
+
+def test_reproduce_names_the_first_difference_and_the_environment_that_differs(tmp_path, capsys):
+    recorded = json.loads(SAMPLE_RUN.read_text())
+    recorded["history"]["val_loss"][1] += 1e-6
+    recorded["environment"]["cpu"] = "Another CPU"
+    changed = tmp_path / "results.json"
+    changed.write_text(json.dumps(recorded))
+    assert cli.main(["reproduce", str(changed)]) == 1
+    printed = capsys.readouterr().out
+    assert "epoch 1: identical" in printed and "epoch 2: DIFFERENT: val_loss" in printed
+    assert "first difference: epoch 2" in printed and "cpu: " in printed and "'Another CPU' recorded" in printed
+
+
+def test_reproduce_refuses_other_data_and_files_that_are_not_results(tmp_path, capsys):
+    recorded = json.loads(SAMPLE_RUN.read_text())
+    recorded["data"]["fingerprint"] = "0" * 64
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(recorded))
+    assert cli.main(["reproduce", str(other)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("lenet: error: sample: other data") and "--data" in line
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**recorded, "config": {"epochs": 0}}))
+    assert cli.main(["reproduce", str(broken)]) == 2
+    assert "not a reproducible lenet results file" in capsys.readouterr().err
