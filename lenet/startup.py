@@ -10,11 +10,13 @@ asks for a log (any level but 3, lenet's default).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 
 # C++ log lines of TensorFlow and XLA, in absl's format (severity, date, time, thread id,
 # file:line]; before absl is initialised the time is seconds since 1970: "I0000 00:00:1795...")
@@ -35,20 +37,18 @@ def log_wanted() -> bool:
     return os.environ.get("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL) != QUIET_LEVEL
 
 
-def import_tensorflow(show_log: bool = False) -> None:
-    """Import TensorFlow and Keras, keeping their start-up log lines off stderr unless `show_log`.
+@contextlib.contextmanager
+def start_up_log_hidden(show_log: bool = False) -> Iterator[None]:
+    """Capture file descriptor 2 inside the block; then replay it without C++ log lines.
 
-    Anything else they print on stderr is replayed, and everything is if the import fails.
+    With `show_log`, or when the block raises, everything is replayed, so errors still surface.
     """
-    if "tensorflow" in sys.modules:  # already loaded: it printed whatever it prints
-        return
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            importlib.import_module("tensorflow")
-            importlib.import_module("keras")
+            yield
         except BaseException:
             show_log = True
             raise
@@ -60,3 +60,12 @@ def import_tensorflow(show_log: bool = False) -> None:
             text = captured.read().decode(errors="replace")
             sys.stderr.write(text if show_log else CPP_LOG_LINE.sub("", text))
             sys.stderr.flush()
+
+
+def import_tensorflow(show_log: bool = False) -> None:
+    """Import TensorFlow and Keras, their start-up log lines kept off stderr unless `show_log`."""
+    if "tensorflow" in sys.modules:  # already loaded: it has printed whatever it prints
+        return
+    with start_up_log_hidden(show_log):
+        importlib.import_module("tensorflow")
+        importlib.import_module("keras")

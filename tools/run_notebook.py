@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -28,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 from lenet.artifacts import write_atomically
 from lenet.startup import CPP_LOG_LINE
 
+# nbformat's notice that cells of nbformat 4.5 should have ids: the notebook is saved as it was read.
+warnings.filterwarnings("ignore", message="Cell is missing an id field")
 # Terminal colour and style codes, e.g. Keras's bold step counts: "\x1b[1m860/860\x1b[0m".
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -67,8 +71,10 @@ def run(path: Path) -> int:
 
     failed: list[int] = []
 
-    def report(cell, cell_index: int, **_: object) -> None:
-        print(f"[{time.perf_counter() - started:6.1f}s] cell {cell_index:2d} done: {first_line(cell)}", flush=True)
+    def report(cell, cell_index: int, execute_reply: dict | None = None, **_: object) -> None:
+        failed_here = execute_reply is not None and execute_reply["content"]["status"] == "error"
+        outcome = "failed" if failed_here else "done"
+        print(f"[{time.perf_counter() - started:6.1f}s] cell {cell_index:2d} {outcome}: {first_line(cell)}", flush=True)
 
     client = NotebookClient(
         notebook,
@@ -81,14 +87,21 @@ def run(path: Path) -> int:
         on_cell_error=lambda cell_index, **_: failed.append(cell_index),
     )
     print(f"executing {path} ({total} code cells)", flush=True)
-    try:
-        client.execute()
-    except CellExecutionError as error:  # its text is the cell's whole coloured traceback
-        index = failed[-1] if failed else None
-        where = f"cell {index}: {first_line(notebook.cells[index])}" if index is not None else "a cell"
-        message = ANSI_CODE.sub("", f"{error.ename}: {error.evalue}")
-        print(f"{path.name}: {where}\n  failed with {message}\n{path.name} was left unchanged", file=sys.stderr)
-        return 1
+    # The kernel's own stderr (TensorFlow's start-up lines, Jupyter's notices) goes to a file,
+    # shown only if the kernel itself fails.
+    with tempfile.TemporaryFile("w+") as kernel_log:
+        try:
+            client.execute(stderr=kernel_log)
+        except CellExecutionError as error:  # its text is the cell's whole coloured traceback
+            index = failed[-1] if failed else None
+            where = f"cell {index}: {first_line(notebook.cells[index])}" if index is not None else "a cell"
+            message = ANSI_CODE.sub("", f"{error.ename}: {error.evalue}")
+            print(f"{path.name}: {where}\n  failed with {message}\n{path.name} was left unchanged", file=sys.stderr)
+            return 1
+        except Exception:
+            kernel_log.seek(0)
+            sys.stderr.write(CPP_LOG_LINE.sub("", kernel_log.read()))
+            raise
     for cell in notebook.cells:
         for line in clean_outputs(cell) if cell.cell_type == "code" else []:
             print(f"  dropped from the outputs: {line}", flush=True)
