@@ -38,7 +38,7 @@ FIELD_HELP = {
     "epochs": "passes over the training set",
     "batch_size": "images per training step",
     "recipe": "learning-rate schedule and augmentation, by name: "
-    "'original' is the constant-rate recipe without augmentation (see README)",
+    "'original' is the constant-rate recipe without augmentation (see docs/recipe.md)",
     "learning_rate": "Adam's (peak) learning rate (default: the recipe's)",
     "seed": "random seed; the same seed on the same machine gives identical numbers",
     "validation_size": "training images held out for validation (default: 5,000, or a tenth of a smaller training set)",

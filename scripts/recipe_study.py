@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "runs" / "recipes"), help="the sweep's directory")
     parser.add_argument("--out", default=str(ROOT / "reports" / "recipe_study.json"), help="the table as JSON")
     parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # TensorFlow's thread count changes the numbers; the committed study ran with 2 (README).
+    # TensorFlow's thread count changes the numbers; the committed study ran with 2 (docs/reproducibility.md).
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads (and CPUs) per run (default: 2)")
     args = parser.parse_args()
 

@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--out", help="summary JSON (default: reports/seed_spread_RECIPE.json)")
     parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
     # TensorFlow's thread count changes the numbers; the committed reports were made with 2
-    # (TensorFlow's default on their 2-core machine), so 2 reproduces them (README).
+    # (TensorFlow's default on their 2-core machine), so 2 reproduces them (docs/reproducibility.md).
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads (and CPUs) per run (default: 2)")
     args = parser.parse_args()
     out = Path(args.out or ROOT / "reports" / f"seed_spread_{args.recipe}.json")
