@@ -255,11 +255,13 @@ def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = FEA
 
 
 def plot_top_activations(
-    model: Any, images: np.ndarray, layer: str = "c5", units: Sequence[int] = (0, 1, 2, 3), count: int = 6
+    model: Any, images: np.ndarray, layer: str = "c5", units: Sequence[int] | None = None, count: int = 6
 ) -> Figure:
     """For each unit of `layer`, the `count` images (uint8 (N, 28, 28)) that excite it most.
 
     C5's units see the whole digit; what their favourite digits share is what a unit detects.
+    By default the first four units that respond to any of the images: a ReLU unit can be
+    dead (zero for every digit), and its row would show arbitrary digits.
     """
     batches = [
         layer_outputs(model, images[start : start + 1024], [layer])[layer] for start in range(0, len(images), 1024)
@@ -267,6 +269,8 @@ def plot_top_activations(
     activations = np.concatenate(batches)
     if activations.ndim == 4:  # a map per unit (C5's are 1x1): its strongest response anywhere
         activations = activations.max(axis=(1, 2))
+    if units is None:
+        units = [unit for unit in range(activations.shape[1]) if activations[:, unit].max() > 0][:4]
     figure = Figure(figsize=(count * 1.0 + 0.6, len(units) * 1.1), layout="constrained")
     grid = figure.subplots(len(units), count, squeeze=False)
     for row, unit in enumerate(units):

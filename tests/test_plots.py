@@ -120,3 +120,12 @@ def test_top_activations_show_the_digits_that_excite_each_unit_most(shipped, sam
         strongest = np.argsort(-responses[:, unit], kind="stable")[:3]
         for axes, index in zip(panels[row * 3 : row * 3 + 3], strongest, strict=True):
             np.testing.assert_array_equal(axes.images[0].get_array(), images[index])
+
+
+def test_top_activations_skip_units_that_no_image_excites(shipped, sample):
+    images = sample.x_test[:300]
+    responses = activations(shipped, images, "c5").reshape(len(images), -1)
+    alive = [unit for unit in range(responses.shape[1]) if responses[:, unit].max() > 0]
+    assert len(alive) < responses.shape[1]  # the shipped model has dead units: the test means something
+    panels = [axes for axes in lenet.plot_top_activations(shipped, images, count=2).axes if axes.images]
+    assert [axes.get_ylabel() for axes in panels[::2]] == [f"C5 unit {unit}" for unit in alive[:4]]
