@@ -216,8 +216,8 @@ def layer_outputs(model: Any, images: np.ndarray, names: Sequence[str]) -> dict[
 def plot_filters(model: Any, layer: str = "c1") -> Figure:
     """A convolution's 5x5 kernels, one panel each (C1: 6), blue negative, red positive.
 
-    C1 sees raw pixels, so its kernels are pictures of what each filter looks for: a stroke's
-    edge at some angle, a dot, a bar.
+    C1 is the one layer that sees raw pixels, so its kernels can be drawn as pictures of the
+    pattern each filter responds to.
     """
     kernels = model.get_layer(layer).get_weights()[0]  # (height, width, 1, filters)
     count = kernels.shape[-1]
