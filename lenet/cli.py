@@ -1,7 +1,8 @@
 """The command line: `lenet train | evaluate | predict | plot | reproduce | sweep` (also `python -m lenet`).
 
 A thin layer over the same functions the notebook calls. TensorFlow is imported inside
-the subcommands, so `--help` and usage errors answer at once.
+the subcommands, so `--help` and usage errors answer at once, and without its start-up log
+lines (lenet/startup.py; `--debug` or TF_CPP_MIN_LOG_LEVEL shows them).
 
 Exit codes: 0 all good; 1 some inputs failed (the good ones are still done); 2 usage
 errors (bad flags, data, config or model file); 130 interrupted.
@@ -37,7 +38,7 @@ FIELD_HELP = {
     "epochs": "passes over the training set",
     "batch_size": "images per training step",
     "recipe": "learning-rate schedule and augmentation, by name: "
-    "'original' is the constant-rate recipe without augmentation (see README)",
+    "'original' is the constant-rate recipe without augmentation (see docs/recipe.md)",
     "learning_rate": "Adam's (peak) learning rate (default: the recipe's)",
     "seed": "random seed; the same seed on the same machine gives identical numbers",
     "validation_size": "training images held out for validation (default: 5,000, or a tenth of a smaller training set)",
@@ -72,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.debug:
             raise
         return unexpected(error)
+
+
+def import_tensorflow(arguments: argparse.Namespace) -> None:
+    """Load TensorFlow, its start-up log kept off stderr unless --debug or TF_CPP_MIN_LOG_LEVEL asks."""
+    from lenet import startup
+
+    startup.import_tensorflow(show_log=arguments.debug or startup.log_wanted())
 
 
 def unexpected(error: Exception) -> int:
@@ -259,7 +267,8 @@ def run_train(arguments: argparse.Namespace) -> int:
     problem = output_dir_problem(Path(arguments.out))
     if problem:  # before training, not after: an unusable --out should not cost a run
         return fail(f"{arguments.out}: {problem}", 2)
-    from lenet.checkpoint import CheckpointError  # after the checks: bad flags answer at once
+    import_tensorflow(arguments)  # after the checks: bad flags answer at once
+    from lenet.checkpoint import CheckpointError
     from lenet.experiment import train_and_evaluate
     from lenet.training import TrainingError
 
@@ -296,6 +305,7 @@ def output_dir_problem(out: Path) -> str | None:
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:
+    import_tensorflow(arguments)
     from lenet.analysis import confusion_matrix, per_class_accuracy
     from lenet.data import load_mnist
     from lenet.model_file import load_model
@@ -351,6 +361,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
     from lenet.images import load_digit, read_image
     from lenet.model_file import load_model
 
+    import_tensorflow(arguments)
     model_path, images = None, arguments.images
     if Path(images[0]).suffix.lower() in MODEL_SUFFIXES:  # `lenet predict MODEL IMAGE...`
         model_path, images = images[0], images[1:]

@@ -43,7 +43,7 @@ class Recipe:
 
 # The candidates of the recipe study (scripts/recipe_study.py), by name. "original" is the
 # constant-rate recipe of the notebook this project replaces; DEFAULT_RECIPE won the study on
-# the validation set (README, "Choosing the recipe").
+# the validation set (docs/recipe.md).
 RECIPES: dict[str, Recipe] = {
     "original": Recipe(1e-3),
     "cosine": Recipe(1e-3, "cosine"),

@@ -173,7 +173,13 @@ def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarr
 def plot_learning_rate(schedule: float | Callable[[np.ndarray], Any], epochs: int, steps_per_epoch: int) -> Figure:
     """The learning rate Adam uses at every step of training, against epochs."""
     steps = np.arange(epochs * steps_per_epoch)
-    rates = np.full(len(steps), schedule, dtype=float) if np.isscalar(schedule) else np.asarray(schedule(steps))
+    if np.isscalar(schedule):
+        rates = np.full(len(steps), schedule, dtype=float)
+    else:
+        try:
+            rates = np.asarray(schedule(steps))
+        except ValueError:  # a warm-up's schedule branches on its step, so it takes one at a time
+            rates = np.array([float(schedule(step)) for step in steps])
     figure = Figure(figsize=(6, 2.6), layout="constrained")
     axes = figure.subplots()
     axes.plot(steps / steps_per_epoch, rates)
@@ -182,4 +188,97 @@ def plot_learning_rate(schedule: float | Callable[[np.ndarray], Any], epochs: in
     axes.set_xlim(0, epochs)
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
+    return figure
+
+
+# --- What the network sees: its filters and the maps they compute on a digit.
+
+FEATURE_LAYERS = ("c1", "s2", "c3", "s4")
+
+
+def layer_outputs(model: Any, images: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The outputs float32 (N, height, width, channels) of the named layers for uint8 images (N, 28, 28).
+
+    The images go through a Sequential model's layers in order, the path `model(images)` takes,
+    so these are the model's own activations, not a re-implementation of them.
+    """
+    outputs, wanted = {}, set(names)
+    x = np.asarray(images)[..., np.newaxis]
+    for layer in model.layers:
+        x = layer(x, training=False)
+        if layer.name in wanted:
+            outputs[layer.name] = np.asarray(x, dtype=np.float32)
+        if wanted <= outputs.keys():
+            break
+    return outputs
+
+
+def plot_filters(model: Any, layer: str = "c1") -> Figure:
+    """A convolution's 5x5 kernels, one panel each (C1: 6), blue negative, red positive.
+
+    C1 is the one layer that sees raw pixels, so its kernels can be drawn as pictures of the
+    pattern each filter responds to.
+    """
+    kernels = model.get_layer(layer).get_weights()[0]  # (height, width, 1, filters)
+    count = kernels.shape[-1]
+    limit = float(np.abs(kernels).max()) or 1.0  # one symmetric scale, so panels compare
+    figure = Figure(figsize=(1.3 * count, 1.6), layout="constrained")
+    for index, axes in enumerate(np.atleast_1d(figure.subplots(1, count))):
+        axes.imshow(kernels[:, :, 0, index], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes.set_title(f"{layer.upper()} filter {index + 1}", fontsize=9)
+        axes.set_axis_off()
+    return figure
+
+
+def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = FEATURE_LAYERS) -> Figure:
+    """One uint8 digit (28, 28), then one row per layer of the maps it produces (C1, S2: 6; C3, S4: 16).
+
+    Bright is a strong response. Each row is drawn on its own scale, since deeper layers
+    respond on other magnitudes.
+    """
+    outputs = layer_outputs(model, image[np.newaxis], layers)
+    columns = max(outputs[name].shape[-1] for name in layers)
+    figure = Figure(figsize=(columns * 0.8 + 1.2, len(layers) * 0.95), layout="constrained")
+    grid = figure.subplots(len(layers), columns + 1, squeeze=False)
+    for axes in grid.ravel():
+        axes.set_axis_off()
+    grid[0, 0].imshow(image, cmap="gray_r", vmin=0, vmax=255)
+    grid[0, 0].set_title("input", fontsize=9)
+    for row, name in enumerate(layers):
+        maps = outputs[name][0]
+        for channel in range(maps.shape[-1]):
+            axes = grid[row, channel + 1]
+            axes.imshow(maps[..., channel], cmap="magma", vmin=0, vmax=float(maps.max()) or 1.0)
+        height, width, channels = maps.shape
+        grid[row, 1].set_title(f"{name.upper()}: {channels} maps {height}x{width}", fontsize=9, loc="left")
+    return figure
+
+
+def plot_top_activations(
+    model: Any, images: np.ndarray, layer: str = "c5", units: Sequence[int] | None = None, count: int = 6
+) -> Figure:
+    """For each unit of `layer`, the `count` images (uint8 (N, 28, 28)) that excite it most.
+
+    C5's units see the whole digit; what their favourite digits share is what a unit detects.
+    By default the first four units that respond to any of the images: a ReLU unit can be
+    dead (zero for every digit), and its row would show arbitrary digits.
+    """
+    batches = [
+        layer_outputs(model, images[start : start + 1024], [layer])[layer] for start in range(0, len(images), 1024)
+    ]
+    activations = np.concatenate(batches)
+    if activations.ndim == 4:  # a map per unit (C5's are 1x1): its strongest response anywhere
+        activations = activations.max(axis=(1, 2))
+    if units is None:
+        units = [unit for unit in range(activations.shape[1]) if activations[:, unit].max() > 0][:4]
+    figure = Figure(figsize=(count * 1.0 + 0.6, len(units) * 1.1), layout="constrained")
+    grid = figure.subplots(len(units), count, squeeze=False)
+    for row, unit in enumerate(units):
+        strongest = np.argsort(-activations[:, unit], kind="stable")[:count]
+        for axes, index in zip(grid[row], strongest, strict=True):
+            axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
+            axes.set_xticks([])
+            axes.set_yticks([])
+            axes.set_title(f"{activations[index, unit]:.1f}", fontsize=8)
+        grid[row, 0].set_ylabel(f"{layer.upper()} unit {unit}", fontsize=9)
     return figure

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 import lenet
 
@@ -71,3 +72,60 @@ def test_prediction_figure_shows_input_model_view_and_probabilities(sample):
     assert seen.images[0].get_array().shape == (28, 28)
     np.testing.assert_allclose([patch.get_height() for patch in bars.patches], probabilities)
     assert bars.get_title() == "predicted 7 (82.0%)" and figure.get_suptitle() == "seven.png"
+
+
+def activations(model, images, name: str) -> np.ndarray:
+    """A layer's output computed by Keras as a model of its own, independently of lenet.plots."""
+    import keras
+
+    return np.asarray(keras.Model(model.inputs[0], model.get_layer(name).output)(images[..., np.newaxis]))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return lenet.load_model()
+
+
+def test_filter_plot_draws_each_of_c1s_kernels(shipped):
+    panels = [axes for axes in lenet.plot_filters(shipped).axes if axes.images]
+    kernels = shipped.get_layer("c1").get_weights()[0]
+    assert len(panels) == 6
+    for index, axes in enumerate(panels):
+        np.testing.assert_array_equal(axes.images[0].get_array(), kernels[:, :, 0, index])
+
+
+def test_feature_maps_are_the_models_own_activations(shipped, sample):
+    digit = sample.x_test[0]
+    figure = lenet.plot_feature_maps(shipped, digit)
+    assert sum(bool(axes.images) for axes in figure.axes) == 1 + 6 + 6 + 16 + 16  # the input, then the maps
+    grid = np.array(figure.axes).reshape(4, 17)
+    np.testing.assert_array_equal(grid[0, 0].images[0].get_array(), digit)
+    for row, name in enumerate(("c1", "s2", "c3", "s4")):
+        expected = activations(shipped, digit[np.newaxis], name)[0]
+        shown = [axes.images[0].get_array() for axes in grid[row, 1:] if axes.images]
+        assert len(shown) == expected.shape[-1]
+        for channel, image in enumerate(shown):
+            np.testing.assert_allclose(image, expected[..., channel], rtol=1e-5, atol=1e-6)
+        assert expected.max() > 0  # a real digit excites every layer somewhere
+
+
+def test_top_activations_show_the_digits_that_excite_each_unit_most(shipped, sample):
+    images = sample.x_test[:300]
+    units = [0, 5, 7]
+    figure = lenet.plot_top_activations(shipped, images, layer="c5", units=units, count=3)
+    panels = [axes for axes in figure.axes if axes.images]
+    assert len(panels) == 9
+    responses = activations(shipped, images, "c5").reshape(len(images), -1)
+    for row, unit in enumerate(units):
+        strongest = np.argsort(-responses[:, unit], kind="stable")[:3]
+        for axes, index in zip(panels[row * 3 : row * 3 + 3], strongest, strict=True):
+            np.testing.assert_array_equal(axes.images[0].get_array(), images[index])
+
+
+def test_top_activations_skip_units_that_no_image_excites(shipped, sample):
+    images = sample.x_test[:300]
+    responses = activations(shipped, images, "c5").reshape(len(images), -1)
+    alive = [unit for unit in range(responses.shape[1]) if responses[:, unit].max() > 0]
+    assert len(alive) < responses.shape[1]  # the shipped model has dead units: the test means something
+    panels = [axes for axes in lenet.plot_top_activations(shipped, images, count=2).axes if axes.images]
+    assert [axes.get_ylabel() for axes in panels[::2]] == [f"C5 unit {unit}" for unit in alive[:4]]

@@ -1,4 +1,4 @@
-"""The study scripts README documents, run end to end on tiny data (each trains for real)."""
+"""The study scripts docs/recipe.md and docs/beyond.md document, run end to end on tiny data (each trains for real)."""
 
 from __future__ import annotations
 

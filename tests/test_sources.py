@@ -1,4 +1,4 @@
-"""Every data source README lists trains end to end through `lenet train` (not only loads)."""
+"""Every data source README and docs/beyond.md list trains end to end through `lenet train` (not only loads)."""
 
 from __future__ import annotations
 

@@ -8,35 +8,32 @@ backspaces), as plain text without terminal colour codes, and without TensorFlow
 lines (timestamps, a process id, "Could not find cuda drivers"), which TensorFlow prints before
 any setting can hide them; the lines it drops are printed here instead. It records no timing
 metadata, prints each cell as it finishes, and replaces the notebook only after every cell has run.
+A cell that fails ends the run with its number and its error in two lines, exit code 1.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.artifacts import write_atomically
+from lenet.startup import CPP_LOG_LINE
 
+# nbformat's notice that cells of nbformat 4.5 should have ids: the notebook is saved as it was read.
+warnings.filterwarnings("ignore", message="Cell is missing an id field")
 # Terminal colour and style codes, e.g. Keras's bold step counts: "\x1b[1m860/860\x1b[0m".
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# C++ log lines of TensorFlow and XLA, in absl's format (severity, date, time, thread id,
-# file:line]; before absl is initialised the time is seconds since 1970: "I0000 00:00:1795...")
-# or TensorFlow's own ("2026-11-28 19:12:51.144826: E file.cc:51] ..."), and absl's notice that
-# it logs to stderr before it is initialised.
-CPP_LOG_LINE = re.compile(
-    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] .*"
-    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\] .*"
-    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR)\n?",
-    flags=re.M,
-)
 
 
 def clean_outputs(cell) -> list[str]:
@@ -62,14 +59,22 @@ def clean_outputs(cell) -> list[str]:
     return dropped
 
 
-def run(path: Path) -> None:
+def first_line(cell) -> str:
+    return cell.source.splitlines()[0][:60] if cell.source else ""
+
+
+def run(path: Path) -> int:
+    """Execute the notebook and save it; 1 (nothing saved) if a cell fails."""
     notebook = nbformat.read(path, as_version=4)
     total = sum(cell.cell_type == "code" for cell in notebook.cells)
     started = time.perf_counter()
 
-    def report(cell, cell_index: int, **_: object) -> None:
-        first_line = cell.source.splitlines()[0] if cell.source else ""
-        print(f"[{time.perf_counter() - started:6.1f}s] cell {cell_index:2d} done: {first_line[:60]}", flush=True)
+    failed: list[int] = []
+
+    def report(cell, cell_index: int, execute_reply: dict | None = None, **_: object) -> None:
+        failed_here = execute_reply is not None and execute_reply["content"]["status"] == "error"
+        outcome = "failed" if failed_here else "done"
+        print(f"[{time.perf_counter() - started:6.1f}s] cell {cell_index:2d} {outcome}: {first_line(cell)}", flush=True)
 
     client = NotebookClient(
         notebook,
@@ -79,15 +84,31 @@ def run(path: Path) -> None:
         record_timing=False,
         coalesce_streams=True,
         on_cell_executed=report,
+        on_cell_error=lambda cell_index, **_: failed.append(cell_index),
     )
     print(f"executing {path} ({total} code cells)", flush=True)
-    client.execute()
+    # The kernel's own stderr (TensorFlow's start-up lines, Jupyter's notices) goes to a file,
+    # shown only if the kernel itself fails.
+    with tempfile.TemporaryFile("w+") as kernel_log:
+        try:
+            client.execute(stderr=kernel_log)
+        except CellExecutionError as error:  # its text is the cell's whole coloured traceback
+            index = failed[-1] if failed else None
+            where = f"cell {index}: {first_line(notebook.cells[index])}" if index is not None else "a cell"
+            message = ANSI_CODE.sub("", f"{error.ename}: {error.evalue}")
+            print(f"{path.name}: {where}\n  failed with {message}\n{path.name} was left unchanged", file=sys.stderr)
+            return 1
+        except Exception:
+            kernel_log.seek(0)
+            sys.stderr.write(CPP_LOG_LINE.sub("", kernel_log.read()))
+            raise
     for cell in notebook.cells:
         for line in clean_outputs(cell) if cell.cell_type == "code" else []:
             print(f"  dropped from the outputs: {line}", flush=True)
     write_atomically(path, lambda temporary: nbformat.write(notebook, temporary))
     print(f"saved {path} in {time.perf_counter() - started:.0f}s", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    run(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "lenet_5.ipynb").resolve())
+    sys.exit(run(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "lenet_5.ipynb").resolve()))

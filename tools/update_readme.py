@@ -1,9 +1,9 @@
-"""Regenerate README's tables (and the notebook's recipe-study table) from results.json and
-the files in reports/.
+"""Regenerate the generated tables in README.md, docs/ and the notebook's markdown from
+results.json and the files in reports/.
 
     python tools/update_readme.py
 
-tests/test_project.py fails when README and the results files disagree.
+tests/test_project.py fails when a table and the results files disagree.
 """
 
 from __future__ import annotations
@@ -27,36 +27,50 @@ from tools.report import (
     variants_markdown,
 )
 
+NOTEBOOK = "lenet_5.ipynb"
+
 
 def read(name: str) -> dict:
     return json.loads((ROOT / name).read_text())
 
 
-def update_notebook(path: Path, name: str, body: str) -> None:
-    """Replace a marked section in the notebook's markdown cells, keeping everything else."""
+def generated_tables() -> dict[str, dict[str, str]]:
+    """File (relative to the repository) -> {marked section name: the table it must hold}."""
+    study = study_markdown(read("reports/recipe_study.json"))
+    default_spread = read(f"reports/seed_spread_{TrainConfig().recipe}.json")
+    return {
+        "README.md": {"results": results_markdown(read("results.json"))},
+        "docs/recipe.md": {
+            "recipe-study": study,
+            "recipe-tests": recipes_markdown([default_spread, read("reports/seed_spread_original.json")]),
+            "seed-spread": spread_markdown(default_spread),
+        },
+        "docs/beyond.md": {
+            "variants": variants_markdown(read("reports/compare_variants.json")),
+            "fashion-mnist": dataset_markdown(read("reports/fashion_mnist.json")),
+        },
+        NOTEBOOK: {"recipe-study": study},
+    }
+
+
+def update_notebook(path: Path, sections: dict[str, str]) -> None:
+    """Replace marked sections in the notebook's markdown cells, keeping everything else."""
     notebook = json.loads(path.read_text())
     for cell in notebook["cells"]:
         text = "".join(cell["source"])
-        if cell["cell_type"] == "markdown" and f"<!-- {name}:start -->" in text:
-            cell["source"] = replace_section(text, name, body).splitlines(keepends=True)
+        for name, body in sections.items():
+            if cell["cell_type"] == "markdown" and f"<!-- {name}:start -->" in text:
+                text = replace_section(text, name, body)
+                cell["source"] = text.splitlines(keepends=True)
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
 
 
 def main() -> None:
-    study = study_markdown(read("reports/recipe_study.json"))
-    default_spread = read(f"reports/seed_spread_{TrainConfig().recipe}.json")
-    update_notebook(ROOT / "lenet_5.ipynb", "recipe-study", study)
-    update_readme(
-        ROOT / "README.md",
-        {
-            "recipe-study": study,
-            "results": results_markdown(read("results.json")),
-            "recipe-tests": recipes_markdown([default_spread, read("reports/seed_spread_original.json")]),
-            "seed-spread": spread_markdown(default_spread),
-            "variants": variants_markdown(read("reports/compare_variants.json")),
-            "fashion-mnist": dataset_markdown(read("reports/fashion_mnist.json")),
-        },
-    )
+    for name, sections in generated_tables().items():
+        if name == NOTEBOOK:
+            update_notebook(ROOT / name, sections)
+        else:
+            update_readme(ROOT / name, sections)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""One recipe, two readers: the notebook's visible Keras code trains what `lenet train` trains."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import lenet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_cells() -> list[str]:
+    """The notebook's code cells as Python: an IPython magic line (%pip, %matplotlib) becomes `pass`."""
+    cells = json.loads((ROOT / "lenet_5.ipynb").read_text())["cells"]
+    return [
+        re.sub(r"^(\s*)%.*$", r"\1pass", "".join(cell["source"]), flags=re.M)
+        for cell in cells
+        if cell["cell_type"] == "code"
+    ]
+
+
+def run_cells(cells: list[str], namespace: dict) -> dict:
+    for number, source in enumerate(cells):
+        exec(compile(source, f"lenet_5.ipynb code cell {number}", "exec"), namespace)
+    return namespace
+
+
+def test_the_notebooks_cells_give_lenet_trains_numbers(trained_on_sample, tmp_path, monkeypatch):
+    _out, expected, _printed = trained_on_sample  # `lenet train --data sample` (conftest.py)
+    for variable, value in {
+        "LENET_DATA": "sample",
+        "LENET_EPOCHS": expected["config"]["epochs"],
+        "LENET_SEED": expected["config"]["seed"],
+        "LENET_OUTPUT_DIR": tmp_path,
+    }.items():
+        monkeypatch.setenv(variable, str(value))
+    namespace = run_cells(code_cells(), {"__name__": "__main__"})
+    assert isinstance(namespace["schedule"], keras.optimizers.schedules.CosineDecay)  # the code shown
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["config"] == expected["config"] and results["data"] == expected["data"]
+    assert results["history"] == expected["history"]  # every per-epoch number, exactly
+    assert results["test"] == expected["test"]
+
+
+SCHEDULE_CELL = next(cell for cell in code_cells() if "schedule = " in cell)
+
+
+@pytest.mark.parametrize("recipe", sorted(lenet.RECIPES))
+def test_the_notebooks_learning_rate_is_the_recipes_at_every_step(recipe, sample):
+    config = lenet.TrainConfig(recipe=recipe, epochs=2)
+    split = lenet.split_validation(sample, config.resolved_validation_size(len(sample.y_train)))
+    namespace = run_cells([SCHEDULE_CELL], {"config": config, "split": split, "lenet": lenet, "keras": keras})
+    steps_per_epoch = lenet.steps_per_epoch(len(split.y_train), config.batch_size)
+    expected = lenet.learning_rate_schedule(config.recipe_settings, config.epochs, steps_per_epoch)
+    steps = range(config.epochs * steps_per_epoch + 1)
+
+    def rates(schedule):  # step by step: the warm-up's schedule takes one step at a time
+        return [schedule if np.isscalar(schedule) else float(schedule(step)) for step in steps]
+
+    assert rates(namespace["schedule"]) == rates(expected)
