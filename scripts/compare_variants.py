@@ -35,7 +35,6 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "runs" / "variants"), help="the sweep's directory")
     parser.add_argument("--out", default=str(ROOT / "reports" / "compare_variants.json"), help="summary JSON")
     parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-<<<<<<< HEAD
     # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
     parser.add_argument(
         "--threads",
@@ -43,11 +42,6 @@ def main() -> None:
         default=1,
         help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
     )
-=======
-    # TensorFlow's thread count changes the numbers; the committed reports were made with 2
-    # (TensorFlow's default on their 2-core machine), so 2 reproduces them (docs/reproducibility.md).
-    parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads (and CPUs) per run (default: 2)")
->>>>>>> issue-20
     args = parser.parse_args()
 
     runs = grid(args.data, seed=args.seeds, variant=args.variants, epochs=args.epochs, recipe=[args.recipe])
