@@ -475,6 +475,7 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
         source, fingerprint = arguments.data or recorded["data"]["source"], recorded["data"]["fingerprint"]
     except (ValueError, TypeError, KeyError) as error:  # ConfigError is a ValueError
         return fail(f"{arguments.results}: not a reproducible lenet results file ({error})", 2)
+    import_tensorflow(arguments)
     from lenet.data import load_mnist
     from lenet.experiment import train_and_evaluate
     from lenet.progress import EpochLines
