@@ -64,3 +64,22 @@ def test_the_notebooks_learning_rate_is_the_recipes_at_every_step(recipe, sample
         return [schedule if np.isscalar(schedule) else float(schedule(step)) for step in steps]
 
     assert rates(namespace["schedule"]) == rates(expected)
+
+
+@pytest.mark.slow
+def test_the_notebook_imports_lenet_before_tensorflow_starts(tmp_path):
+    """In a fresh kernel (Colab's first run) the pins must come before TensorFlow reads them."""
+    import os
+    import subprocess
+    import sys
+
+    cells = code_cells()
+    first = next(number for number, source in enumerate(cells) if "import lenet" in source)
+    script = "\n".join(cells[: first + 1])
+    script += "\nfrom lenet import reproducibility\nassert not reproducibility._TOO_LATE, reproducibility._TOO_LATE\n"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("TF_", "ONEDNN_"))}
+    environment["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
