@@ -95,7 +95,7 @@ def single_image_calls(threads: int, count: int = 200) -> dict[str, float]:
     import tensorflow as tf
 
     lenet.set_seed(0)
-    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig())
+    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
     images = np.random.default_rng(0).integers(0, 256, (count, 28, 28), dtype=np.uint8)
     singles = [images[i : i + 1] for i in range(count)]
 
@@ -167,7 +167,7 @@ def op_profile(loop_steps: int) -> dict[str, float]:
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     lenet.set_seed(0)
-    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig())
+    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
     rng = np.random.default_rng(0)
     data = (tf.constant(rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8)),
             tf.constant(rng.integers(0, 10, BATCH_SIZE).astype(np.int32)))

@@ -538,7 +538,7 @@ def print_report(results: dict[str, Any]) -> None:
     print(f"{machine['cpu']} ({machine['cores']} cores; {features}), "
           f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, PyTorch {machine['torch']}")
     print(table(results["summary"]))
-    print(f"\nratios: median of {results['settings']['repeats']} per-repeat ratios (min-max)")
+    print(f"\nratios: median of {results.get('repeats_done', results['settings']['repeats'])} per-repeat ratios (min-max)")
     for name, ratio in results["ratios"].items():
         if not isinstance(ratio, dict):  # a results file from before per-repeat ratios
             print(f"{name}: {ratio:.2f} (of the medians)")
@@ -603,12 +603,23 @@ def main(argv: list[str] | None = None) -> None:
             speed = f"{last['images_per_second']:,.0f} img/s" if "timed_out" not in last else "timed out"
             print(f"repeat {repeat + 1} {path}: {speed}, load {last['load_before'][0]:.2f}",
                   file=sys.stderr, flush=True)
+        if args.out:  # after every repeat, so an interrupted benchmark keeps the repeats it finished
+            args.out.write_text(json.dumps(collect(args, runs, load_before, repeat + 1), indent=1) + "\n")
+    results = collect(args, runs, load_before, args.repeats)
+    print_report(results)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def collect(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], load_before, repeats_done: int):
+    """The results file: settings, machine, load, per-path summaries, ratios, notes, every run."""
     summaries = {path: summarise(path_runs) for path, path_runs in runs.items()}
     results: dict[str, Any] = {
         # The data by content, not by where this machine keeps it.
         "settings": {"data_fingerprint": data_fingerprint(args.data),
                      **{key: (str(value) if isinstance(value, Path) else value)
-                        for key, value in vars(args).items() if key not in ("worker", "data")}},
+                        for key, value in vars(args).items() if key not in ("worker", "data", "out")}},
+        "repeats_done": repeats_done,
         "machine": machine_info(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
@@ -617,10 +628,7 @@ def main(argv: list[str] | None = None) -> None:
         "runs": runs,
     }
     results["warnings"] = warnings(results)
-    print_report(results)
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=1) + "\n")
-
+    return results
 
 if __name__ == "__main__":
     main()
