@@ -7,6 +7,7 @@ where TensorFlow takes seconds, so `lenet predict` on an exported file starts qu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,6 @@ class LiteModel:
 
 def check_record(path: Path) -> dict[str, Any]:
     """What `lenet export` recorded beside `path` (FILE.tflite.json), or {} if nothing."""
-    import json
-
     record = path.with_name(path.name + CHECK_SUFFIX)
     return json.loads(record.read_text()) if record.is_file() else {}
 

@@ -6,6 +6,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from lenet.lite import LITE_SUFFIX  # lenet.lite imports only NumPy until it converts
+
 
 # The trained weights that ship with the package, from the committed full run; its
 # results.json, beside them, records how they were trained and their accuracy on the sample.
@@ -15,7 +17,7 @@ SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "lenet5.weights.
 # The same weights exported by `lenet export` (LiteRT), and its check beside it; used for
 # prediction only while the check names the shipped weights' sha256.
 SHIPPED_LITE = SHIPPED_WEIGHTS.with_name("lenet5.tflite")
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".tflite")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", LITE_SUFFIX)
 
 
 class ModelError(ValueError):
@@ -36,7 +38,7 @@ def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-    if path.suffix.lower() == ".tflite":
+    if path.suffix.lower() == LITE_SUFFIX:
         return load_lite(path)
     if path.suffix.lower() not in MODEL_SUFFIXES[1:] and not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras model (not a .keras zip archive)")
