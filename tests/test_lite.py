@@ -88,3 +88,12 @@ def test_the_shipped_lite_file_is_used_only_while_its_check_names_the_shipped_we
     (tmp_path / "lenet5.tflite.json").write_text(json.dumps({**record, "model_sha256": "0" * 64}))
     monkeypatch.setattr(model_file, "SHIPPED_LITE", copy)
     assert not isinstance(lenet.load_model(lite=True), lenet.LiteModel)  # stale: other weights
+
+
+def test_a_file_that_is_not_a_lite_model_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "notes.tflite").write_text("not a model")
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(tmp_path / "digit.png")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["predict", "notes.tflite", "digit.png"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("lenet: error: notes.tflite: not a LiteRT model")
