@@ -4,7 +4,7 @@
     python benchmarks/profile_step.py --intra-threads 1   # one thread per op, two for the graph
     python benchmarks/profile_step.py --ops               # time per TensorFlow op type, per step
     python benchmarks/profile_step.py --step-only         # just the compiled loops, for lever checks
-    python benchmarks/profile_step.py --predict           # one image per call, each way of asking
+    python benchmarks/profile_step.py --predict           # one image per call, each way of asking (LiteRT too)
 
 Times one batch of 64 (random uint8 images) trained over and over: through Keras one
 call per step (`train_on_batch`), through one compiled loop of many steps (what fit does
@@ -95,9 +95,10 @@ def single_image_calls(threads: int, count: int = 200) -> dict[str, float]:
     import tensorflow as tf
 
     lenet.set_seed(0)
-    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig())
+    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
     images = np.random.default_rng(0).integers(0, 256, (count, 28, 28), dtype=np.uint8)
     singles = [images[i : i + 1] for i in range(count)]
+    lite = lenet.to_lite(model, images)
 
     def model_predict(x):  # lenet.predict_probabilities before the traced fast path
         dataset = tf.data.Dataset.from_tensor_slices(x[..., np.newaxis]).batch(1024)
@@ -108,6 +109,8 @@ def single_image_calls(threads: int, count: int = 200) -> dict[str, float]:
         "keras_eager_call": (lambda x: model(x[..., np.newaxis], training=False).numpy(), 50),
         "keras_predict_on_batch": (lambda x: model.predict_on_batch(x[..., np.newaxis]), count),
         "lenet_predict_probabilities": (lambda x: lenet.predict_probabilities(model, x), count),
+        # The same model exported to LiteRT (what `lenet export` writes and `lenet predict` uses).
+        "lenet_predict_probabilities_lite": (lambda x: lenet.predict_probabilities(lite, x), count),
     }
     results = {
         f"single_{name}": per_step_ms(lambda: [call(x) for x in singles[:n]], n, 2.0, name=f"single_{name}")
@@ -167,7 +170,7 @@ def op_profile(loop_steps: int) -> dict[str, float]:
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     lenet.set_seed(0)
-    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig())
+    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
     rng = np.random.default_rng(0)
     data = (tf.constant(rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8)),
             tf.constant(rng.integers(0, 10, BATCH_SIZE).astype(np.int32)))

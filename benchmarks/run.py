@@ -1,20 +1,23 @@
 """LeNet-5 training and inference speed three ways, on the same data, batch size and threads.
 
-    python benchmarks/run.py --data ../shared/data/mnist.npz --out benchmarks/results.json
+    python benchmarks/run.py --data path/to/mnist.npz --out benchmarks/results.json
 
-Paths: (1) `lenet` as the notebook uses it; (2) the original notebook's approach (float64
-`x / 255.0` arrays into `model.fit`, default TensorFlow settings, no `lenet` import);
-(3) the same LeNet-5 in PyTorch. Every path runs at its framework's defaults (for PyTorch:
-its OpenMP threads spin, `OMP_WAIT_POLICY` unset). Each run of a path is a fresh subprocess
-(so its peak resident memory is its own), and the paths take turns over `--repeats`.
+Paths: (1) `lenet` as the notebook uses it, at lenet's defaults (one intra-op thread, oneDNN
+capped at AVX2: the pins of issue 19, set here in its process until lenet sets them itself);
+(2) the original notebook's approach (float64 `x / 255.0` arrays into `model.fit`, default
+TensorFlow settings, no `lenet` import); (3) the same LeNet-5 in PyTorch. Every path runs at
+its framework's defaults (for PyTorch: its OpenMP threads spin, `OMP_WAIT_POLICY` unset). Each
+run of a path is a fresh subprocess (so its peak resident memory is its own), and the paths
+take turns over `--repeats` (default 5). Each ratio is the median of the per-repeat ratios
+(the two paths of one repeat ran minutes apart, under the same load), with their min-max.
 
-Labelled extra rows: `torch+passive` (`OMP_WAIT_POLICY=PASSIVE`, PyTorch's best setting on a
-machine shared with other jobs; in every default run, never the headline); `lenet+recipe=NAME` (lenet with
-`TrainConfig(recipe=NAME)`; `lenet+recipe=original` is a default row when TrainConfig has
-recipes); `lenet+inter1` (one inter-op thread), `lenet+intra1` (one intra-op thread, so
-independent ops and the input pipeline share the cores instead of each op splitting its work),
-`lenet+threads1` (one thread of each kind),
-`original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0), `torch+threads1`.
+Labelled extra rows, never the headline: `torch+passive` (`OMP_WAIT_POLICY=PASSIVE`,
+PyTorch's best setting on a machine shared with other jobs); `lenet+unpinned` (lenet before
+issue 19's pins: TensorFlow's default of one intra-op thread per core, oneDNN's best
+instruction set); `lenet+recipe=NAME` (lenet with `TrainConfig(recipe=NAME)`;
+`lenet+recipe=original` is a default row when TrainConfig has recipes, so the default
+recipe's cost comes from the same run); `lenet+inter1` (one inter-op thread too);
+`original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0); `torch+threads1`.
 """
 
 from __future__ import annotations
@@ -38,16 +41,16 @@ INFERENCE_BATCH = 1024
 # The headline paths, then the labelled extra rows every full run also measures.
 HEADLINE_PATHS = ("lenet", "original", "torch")
 KNOWN_VARIANTS = {
-    "lenet": ("inter1", "intra1", "threads1"),  # and recipe=NAME
+    "lenet": ("unpinned", "inter1"),  # and recipe=NAME
     "original": ("onednn0",),
     "torch": ("passive", "threads1"),
 }
 
 
 def default_paths() -> tuple[str, ...]:
-    """The headline paths, PyTorch's shared-machine setting, and lenet's original recipe if
-    TrainConfig has recipes (so the default recipe's cost is measured in the same run)."""
-    paths = [*HEADLINE_PATHS, "torch+passive"]
+    """The headline paths, PyTorch's shared-machine setting, lenet without issue 19's pins, and
+    lenet's original recipe if TrainConfig has recipes (so its cost is measured in the same run)."""
+    paths = [*HEADLINE_PATHS, "torch+passive", "lenet+unpinned"]
     recipe = lenet_recipe_default()
     if recipe is not None and recipe != "original":
         paths.insert(1, "lenet+recipe=original")
@@ -121,12 +124,11 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
 
     import lenet
 
-    if variant == "threads1":
-        set_tf_threads(1)
-    elif variant == "intra1":
-        set_tf_threads(1, args.threads)
-    else:
-        set_tf_threads(args.threads, 1 if variant == "inter1" else None)
+    import tensorflow as tf
+
+    # lenet's own thread settings (its environment, see `worker_env`); only inter1 changes one.
+    if variant == "inter1":
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     recipe = {"recipe": variant.removeprefix("recipe=")} if variant.startswith("recipe=") else {}
     config = lenet.TrainConfig(epochs=args.epochs, batch_size=BATCH_SIZE, **recipe)
     data, split = lenet.prepare_data(args.data, config)
@@ -151,12 +153,18 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
         "val_accuracy": history["val_accuracy"][-1],
         "history": {name: values for name, values in history.items() if name != "seconds"},
         "steps_per_execution": model.steps_per_execution,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
     }
     x_test = split.x_test
     result["inference_1024"] = timed_rate(lambda: lenet.predict_probabilities(model, x_test), len(x_test), 2)
-    # One image per call through lenet's API, as `lenet predict` and a drawing-pad demo call it.
+    # One image per call through lenet's API, as `lenet predict` and a drawing-pad demo call it:
+    # the trained model exported to LiteRT (what `lenet export` writes, checked on the test
+    # set), and, as a second figure, the Keras model itself.
     singles = [x_test[i : i + 1] for i in range(args.singles)]
-    result["inference_1"] = timed_rate(
+    lite = lenet.to_lite(model, x_test)
+    result["lite_check"] = lite.check
+    result["inference_1"] = timed_rate(lambda: [lenet.predict_probabilities(lite, x) for x in singles], len(singles))
+    result["inference_1_keras"] = timed_rate(
         lambda: [lenet.predict_probabilities(model, x) for x in singles], len(singles)
     )
     return result
@@ -228,8 +236,9 @@ def worker_torch(args: argparse.Namespace, variant: str, start: float) -> dict[s
     with np.load(args.data) as archive:
         x_all, y_all = archive["x_train"], archive["y_train"]
         x_test = archive["x_test"]
-    # The same split as lenet: the last 5,000 training images validate.
-    x_train, y_train, x_val, y_val = x_all[:-5000], y_all[:-5000], x_all[-5000:], y_all[-5000:]
+    # The same split as lenet: the last 5,000 training images validate (a tenth of fewer).
+    cut = len(y_all) - min(5000, len(y_all) // 10)
+    x_train, y_train, x_val, y_val = x_all[:cut], y_all[:cut], x_all[cut:], y_all[cut:]
     if args.train_limit:
         x_train, y_train = x_train[: args.train_limit], y_train[: args.train_limit]
 
@@ -321,11 +330,23 @@ def omp_wait_policy(path: str) -> str | None:
     return "PASSIVE" if path == "torch+passive" else None
 
 
+# Issue 19's pins, lenet's defaults once it sets them itself (setdefault: a user's value wins).
+LENET_PINS = {"TF_NUM_INTRAOP_THREADS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
 def worker_env(path: str) -> dict[str, str]:
     """The environment of one path's process: the worktree's lenet, TF quiet, defaults otherwise."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("TF_ENABLE_ONEDNN_OPTS", None)  # default settings unless a path says otherwise
     env.pop("OMP_WAIT_POLICY", None)
+    if path.startswith("lenet"):
+        if path == "lenet+unpinned":  # explicit values, so lenet's own pins cannot apply
+            env.update(TF_NUM_INTRAOP_THREADS=str(os.cpu_count()), ONEDNN_MAX_CPU_ISA="ALL")
+        for name, value in LENET_PINS.items():
+            env.setdefault(name, value)
+    else:  # the other frameworks at their own defaults
+        for name in LENET_PINS:
+            env.pop(name, None)
     if path == "original+onednn0":
         env["TF_ENABLE_ONEDNN_OPTS"] = "0"
     if omp_wait_policy(path):
@@ -335,6 +356,18 @@ def worker_env(path: str) -> dict[str, str]:
     return env
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds all processes of this machine have spent busy since boot (/proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_path(path: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [
         sys.executable, str(Path(__file__).resolve()), "--worker", path, "--data", str(args.data),
@@ -342,6 +375,7 @@ def run_path(path: str, args: argparse.Namespace) -> dict[str, Any]:
         "--train-limit", str(args.train_limit),
     ]
     load_before = os.getloadavg()
+    busy, own, wall = busy_cpu_seconds(), children_cpu_seconds(), time.perf_counter()
     try:
         completed = subprocess.run(
             command, capture_output=True, text=True, env=worker_env(path), timeout=args.timeout
@@ -352,7 +386,11 @@ def run_path(path: str, args: argparse.Namespace) -> dict[str, Any]:
         sys.exit(f"benchmarks/run.py: path {path} failed:\n{completed.stderr[-3000:]}")
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     result["load_before"], result["load_after"] = load_before, os.getloadavg()
+    # Cores kept busy by other jobs while this run ran: all busy CPU time less this run's own.
+    others = (busy_cpu_seconds() - busy) - (children_cpu_seconds() - own)
+    result["other_jobs_cores"] = max(0.0, others) / (time.perf_counter() - wall)
     result["omp_wait_policy"] = omp_wait_policy(path) or "unset (default)"
+    result["environment"] = {name: worker_env(path).get(name) for name in (*LENET_PINS, "OMP_WAIT_POLICY")}
     return result
 
 
@@ -395,6 +433,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     runs = [run for run in runs if "timed_out" not in run]
     if not runs:
         return {"timed_out_runs": timed_out}
+
     def median(key: str) -> float:
         return statistics.median(run[key] for run in runs)
 
@@ -428,50 +467,101 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-# (name, numerator path, denominator path, measure): the ratios a run reports, where both ran.
+# (name, numerator path, denominator path, measure, target or None): the ratios a run reports
+# where both paths ran; "a:b" divides the numerator's a by the denominator's b. The first four are the headline (issue 21's targets); the rest are
+# against labelled extra rows or for memory.
 RATIOS = (
-    ("throughput_lenet_over_original", "lenet", "original", "images_per_second"),
-    ("throughput_lenet_over_torch", "lenet", "torch", "images_per_second"),
-    ("throughput_lenet_over_torch_passive", "lenet", "torch+passive", "images_per_second"),
-    ("throughput_lenet_over_lenet_original_recipe", "lenet", "lenet+recipe=original", "images_per_second"),
-    ("peak_rss_lenet_over_original", "lenet", "original", "peak_rss_mib"),
-    ("inference_1_lenet_over_torch", "lenet", "torch", "inference_1"),
-    ("inference_1_lenet_over_torch_passive", "lenet", "torch+passive", "inference_1"),
-    ("inference_1024_lenet_over_torch", "lenet", "torch", "inference_1024"),
+    ("train lenet / torch", "lenet", "torch", "images_per_second", 1.3),
+    ("train lenet / original", "lenet", "original", "images_per_second", 2.0),
+    ("train default recipe / original recipe", "lenet", "lenet+recipe=original", "images_per_second", 0.95),
+    ("one image lenet / torch", "lenet", "torch", "inference_1", 1.0),
+    ("train lenet / lenet+unpinned", "lenet", "lenet+unpinned", "images_per_second", 1.0),
+    ("train lenet / torch+passive", "lenet", "torch+passive", "images_per_second", None),
+    ("one image lenet / torch+passive", "lenet", "torch+passive", "inference_1", None),
+    ("one image lenet's Keras model / torch", "lenet", "torch", "inference_1_keras:inference_1", None),
+    ("batch 1024 lenet / torch", "lenet", "torch", "inference_1024", None),
+    ("peak RSS lenet / original", "lenet", "original", "peak_rss_mib", None),
 )
+# A ratio whose per-repeat values spread more than this around their median is flagged.
+SPREAD_LIMIT = 0.10
+# Above this 1-minute load average the machine was not quiet, and the output says so.
+LOAD_LIMIT = 0.5
 
 
-def ratios(summaries: dict[str, dict[str, Any]]) -> dict[str, float]:
-    summaries = {path: s for path, s in summaries.items() if "images_per_second" in s}
-    return {
-        name: summaries[top][measure] / summaries[bottom][measure]
-        for name, top, bottom, measure in RATIOS
-        if top in summaries and bottom in summaries
-    }
+def ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each ratio as the median of its per-repeat ratios, with their min-max and spread.
+
+    Repeat r of the numerator is divided by repeat r of the denominator: the two ran one
+    after the other, so load that comes and goes falls on both, and one slow repeat moves
+    one of the ratios instead of a median.
+    """
+    results = {}
+    for name, top, bottom, measure, target in RATIOS:
+        top_measure, _, bottom_measure = measure.partition(":")
+        pairs = zip(runs.get(top, []), runs.get(bottom, []), strict=False)
+        values = [a[top_measure] / b[bottom_measure or top_measure] for a, b in pairs
+                  if top_measure in a and (bottom_measure or top_measure) in b]
+        if not values:
+            continue
+        median = statistics.median(values)
+        results[name] = {
+            "median": median, "min": min(values), "max": max(values),
+            "spread": (max(values) - min(values)) / median, "per_repeat": values, "target": target,
+        }
+    return results
+
+
+def warnings(results: dict[str, Any]) -> list[str]:
+    """What makes a run's ratios less trustworthy: load from other jobs, wide spreads."""
+    notes = []
+    loads = [run["load_before"][0] for path_runs in results["runs"].values() for run in path_runs]
+    before = results["load_average_before"][0]
+    if before > LOAD_LIMIT or max(loads, default=0) > LOAD_LIMIT:
+        notes.append(
+            f"load average above {LOAD_LIMIT}: {before:.2f} before the benchmark, up to "
+            f"{max(loads, default=0):.2f} before a run (the benchmark's own previous run included)"
+        )
+    others = [run["other_jobs_cores"] for path_runs in results["runs"].values() for run in path_runs
+              if "other_jobs_cores" in run]
+    if others and statistics.median(others) > LOAD_LIMIT:
+        notes.append(f"other jobs kept {statistics.median(others):.2f} cores busy during the median run "
+                     f"(max {max(others):.2f})")
+    for name, ratio in results["ratios"].items():
+        if isinstance(ratio, dict) and ratio["spread"] > SPREAD_LIMIT:
+            notes.append(f"{name}: the repeats spread {ratio['spread']:.0%} (more than {SPREAD_LIMIT:.0%})")
+    return notes
 
 
 def print_report(results: dict[str, Any]) -> None:
     machine = results["machine"]
-    print(f"{machine['cpu']} ({machine['cores']} cores{', AVX-512' if 'avx512f' in machine.get('cpu_features', []) else ''}), "
+    features = ", ".join(flag.upper() for flag in machine.get("cpu_features", []))
+    print(f"{machine['cpu']} ({machine['cores']} cores; {features}), "
           f"TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, PyTorch {machine['torch']}")
     print(table(results["summary"]))
-    for name, value in results["ratios"].items():
-        print(f"{name}: {value:.2f}")
+    print(f"\nratios: median of {results.get('repeats_done', results['settings']['repeats'])} per-repeat ratios (min-max)")
+    for name, ratio in results["ratios"].items():
+        if not isinstance(ratio, dict):  # a results file from before per-repeat ratios
+            print(f"{name}: {ratio:.2f} (of the medians)")
+            continue
+        verdict = "" if ratio["target"] is None else (
+            f"; target {ratio['target']:g}x: {'met' if ratio['median'] >= ratio['target'] else 'missed'}")
+        print(f"{name}: {ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f}){verdict}")
     before, after = results["load_average_before"], results["load_average_after"]
     print("load average (1, 5, 15 min): before " + ", ".join(f"{v:.2f}" for v in before)
           + "; after " + ", ".join(f"{v:.2f}" for v in after))
+    for note in results.get("warnings", []):
+        print(f"NOTE: {note}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared/data/mnist.npz",
-                        help="Keras-layout mnist.npz shared by every path")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each path, interleaved")
+    parser.add_argument("--data", type=Path, help="Keras-layout mnist.npz shared by every path")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each path, interleaved")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run; the first is warm-up")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="intra- and inter-op threads for TensorFlow and PyTorch (default: cores)")
-    parser.add_argument("--paths", help="comma-separated (default: lenet, original, torch, torch+passive "
-                        "and lenet+recipe=original if TrainConfig has recipes); see the docstring")
+    parser.add_argument("--paths", help="comma-separated (default: lenet, original, torch, torch+passive, "
+                        "lenet+unpinned and lenet+recipe=original if TrainConfig has recipes); see the docstring")
     parser.add_argument("--singles", type=int, default=500, help="images timed at batch size 1")
     parser.add_argument("--train-limit", type=int, default=0, help="train on the first N images (0: all)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")
@@ -493,8 +583,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         return run_worker(args)
     if args.table:
-        return print_report(json.loads(args.table.read_text()))
-    if not args.data.is_file():
+        results = json.loads(args.table.read_text())
+        results["ratios"], results["warnings"] = ratios(results["runs"]), []
+        results["warnings"] = warnings(results)
+        return print_report(results)
+    if args.data is None or not args.data.is_file():
         sys.exit(f"{args.data}: no such file (pass --data path/to/mnist.npz)")
     paths = args.paths.split(",") if args.paths else list(default_paths())
     unknown = [path for path in paths if not known_path(path)]
@@ -510,23 +603,32 @@ def main(argv: list[str] | None = None) -> None:
             speed = f"{last['images_per_second']:,.0f} img/s" if "timed_out" not in last else "timed out"
             print(f"repeat {repeat + 1} {path}: {speed}, load {last['load_before'][0]:.2f}",
                   file=sys.stderr, flush=True)
-    summaries = {path: summarise(path_runs) for path, path_runs in runs.items()}
-    results = {
-        # The data by content, not by where this machine keeps it.
-        "settings": {"data_fingerprint": data_fingerprint(args.data),
-                     **{key: (str(value) if isinstance(value, Path) else value)
-                        for key, value in vars(args).items() if key not in ("worker", "data")}},
-        "machine": machine_info(),
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "summary": summaries,
-        "ratios": ratios(summaries),
-        "runs": runs,
-    }
+        if args.out:  # after every repeat, so an interrupted benchmark keeps the repeats it finished
+            args.out.write_text(json.dumps(collect(args, runs, load_before, repeat + 1), indent=1) + "\n")
+    results = collect(args, runs, load_before, args.repeats)
     print_report(results)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1) + "\n")
 
+
+def collect(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], load_before, repeats_done: int):
+    """The results file: settings, machine, load, per-path summaries, ratios, notes, every run."""
+    summaries = {path: summarise(path_runs) for path, path_runs in runs.items()}
+    results: dict[str, Any] = {
+        # The data by content, not by where this machine keeps it.
+        "settings": {"data_fingerprint": data_fingerprint(args.data),
+                     **{key: (str(value) if isinstance(value, Path) else value)
+                        for key, value in vars(args).items() if key not in ("worker", "data", "out")}},
+        "repeats_done": repeats_done,
+        "machine": machine_info(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "summary": summaries,
+        "ratios": ratios(runs),
+        "runs": runs,
+    }
+    results["warnings"] = warnings(results)
+    return results
 
 if __name__ == "__main__":
     main()

@@ -6,31 +6,40 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from lenet.lite import LITE_SUFFIX  # lenet.lite imports only NumPy until it converts
+
 
 # The trained weights that ship with the package, from the committed full run; its
 # results.json, beside them, records how they were trained and their accuracy on the sample.
 # Weights only, not a .keras file: a model's saved config is not readable by older Keras
 # versions (Colab's 3.13 refuses 3.15's), while the weights of build_lenet5's layers are.
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "lenet5.weights.h5"
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+# The same weights exported by `lenet export` (LiteRT), and its check beside it; used for
+# prediction only while the check names the shipped weights' sha256.
+SHIPPED_LITE = SHIPPED_WEIGHTS.with_name("lenet5.tflite")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", LITE_SUFFIX)
 
 
 class ModelError(ValueError):
     """A model file that cannot be used; the message names the file and the problem."""
 
 
-def load_model(path: str | Path | None = None) -> Any:
-    """Load a `.keras` digit model (28x28 in, 10 scores out) with Keras's safe mode on;
-    without a path, LeNet-5 with the trained weights that ship with the package.
+def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
+    """Load a `.keras` digit model (28x28 in, 10 scores out) with Keras's safe mode on, or a
+    `.tflite` file from `lenet export` (a LiteModel, which predicts only); without a path,
+    LeNet-5 with the trained weights that ship with the package; with `lite`, as the shipped
+    LiteRT file when it was checked against those very weights (a faster predictor).
 
     Safe mode refuses to deserialise Python code (Lambda layers), so opening a model file
     from someone else cannot run their code; the shipped weights are only numbers.
     """
     if path is None:
-        return shipped_model()
+        return shipped_lite() if lite and shipped_lite_matches() else shipped_model()
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    if path.suffix.lower() == LITE_SUFFIX:
+        return load_lite(path)
     if path.suffix.lower() not in MODEL_SUFFIXES[1:] and not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras model (not a .keras zip archive)")
     import keras  # only now: the checks above answer without loading TensorFlow
@@ -61,6 +70,30 @@ def shipped_model() -> Any:
     model = build_lenet5()
     model.load_weights(SHIPPED_WEIGHTS)
     return model
+
+
+def load_lite(path: Path) -> Any:
+    from lenet.lite import LiteModel
+
+    try:
+        return LiteModel.load(path)
+    except (ValueError, RuntimeError) as error:  # the interpreter's answer to a file it cannot read
+        raise ModelError(f"{path}: not a LiteRT model ({_first_line(str(error), error)})") from None
+
+
+def shipped_lite() -> Any:
+    return load_lite(SHIPPED_LITE)
+
+
+def shipped_lite_matches() -> bool:
+    """Whether the shipped LiteRT file was exported from the shipped weights and agreed with them."""
+    from lenet.data import file_sha256
+    from lenet.lite import agrees, check_record
+
+    if not (SHIPPED_LITE.is_file() and SHIPPED_WEIGHTS.is_file()):
+        return False
+    record = check_record(SHIPPED_LITE)
+    return record.get("model_sha256") == file_sha256(SHIPPED_WEIGHTS) and agrees(record.get("check", {}))
 
 
 def check_digit_model(model: Any, path: str | Path) -> None:
