@@ -32,7 +32,8 @@ class LiteModel:
     def __init__(self, content: bytes, source: str = "memory", check: dict[str, Any] | None = None) -> None:
         self.content, self.source = content, source
         self.check = check  # how it compared with the Keras model (`disagreement`), if known
-        self._interpreter = interpreter_class()(model_content=content, num_threads=1)
+        with quiet():
+            self._interpreter = interpreter_class()(model_content=content, num_threads=1)
         self._batch = 0  # the batch size the interpreter's tensors are allocated for
 
     @classmethod
@@ -51,11 +52,19 @@ class LiteModel:
         input_index = interpreter.get_input_details()[0]["index"]
         if len(images) != self._batch:  # reallocating costs more than a call: only on a change
             interpreter.resize_tensor_input(input_index, images.shape)
-            interpreter.allocate_tensors()
+            with quiet():  # where LiteRT announces its XNNPACK delegate on stderr
+                interpreter.allocate_tensors()
             self._batch = len(images)
         interpreter.set_tensor(input_index, images)
         interpreter.invoke()
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy()
+
+
+def quiet() -> Any:
+    """LiteRT's start-up notices kept off stderr, as TensorFlow's are (lenet/startup.py)."""
+    from lenet import startup
+
+    return startup.start_up_log_hidden(show_log=startup.log_wanted())
 
 
 def check_record(path: Path) -> dict[str, Any]:
