@@ -545,7 +545,8 @@ def print_report(results: dict[str, Any]) -> None:
             continue
         verdict = "" if ratio["target"] is None else (
             f"; target {ratio['target']:g}x: {'met' if ratio['median'] >= ratio['target'] else 'missed'}")
-        print(f"{name}: {ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f}){verdict}")
+        pairs = len(ratio["per_repeat"])  # fewer than the repeats where a run timed out
+        print(f"{name}: {ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f}, {pairs} pairs){verdict}")
     before, after = results["load_average_before"], results["load_average_after"]
     print("load average (1, 5, 15 min): before " + ", ".join(f"{v:.2f}" for v in before)
           + "; after " + ", ".join(f"{v:.2f}" for v in after))
