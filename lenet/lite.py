@@ -7,7 +7,9 @@ where TensorFlow takes seconds, so `lenet predict` on an exported file starts qu
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +52,15 @@ class LiteModel:
             return np.zeros((0, 10), np.float32)
         interpreter = self._interpreter
         input_index = interpreter.get_input_details()[0]["index"]
-        if len(images) != self._batch:  # reallocating costs more than a call: only on a change
-            interpreter.resize_tensor_input(input_index, images.shape)
+        resized = len(images) != self._batch
+        if resized:  # reallocating costs more than a call: only on a change
             with quiet():  # where LiteRT announces its XNNPACK delegate on stderr
+                interpreter.resize_tensor_input(input_index, images.shape)
                 interpreter.allocate_tensors()
             self._batch = len(images)
         interpreter.set_tensor(input_index, images)
-        interpreter.invoke()
+        with quiet() if resized else contextlib.nullcontext():  # older LiteRT's first-call notices
+            interpreter.invoke()
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy()
 
 
@@ -81,7 +85,11 @@ def interpreter_class() -> Any:
     except ImportError:
         import tensorflow as tf
 
-        Interpreter = tf.lite.Interpreter
+        def Interpreter(**arguments: Any) -> Any:  # stands in for the class
+            with warnings.catch_warnings():  # TensorFlow 2.20's notice that LiteRT is the way on
+                warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated", category=UserWarning)
+                return tf.lite.Interpreter(**arguments)
+
     return Interpreter
 
 

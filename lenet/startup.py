@@ -21,12 +21,13 @@ from collections.abc import Iterator
 # C++ log lines of TensorFlow and XLA, in absl's format (severity, date, time, thread id,
 # file:line]; before absl is initialised the time is seconds since 1970: "I0000 00:00:1795...")
 # or TensorFlow's own ("2026-11-28 19:12:51.144826: E file.cc:51] ..."), absl's notice that
-# it logs to stderr before it is initialised, and LiteRT's notice of its CPU delegate.
+# it logs to stderr before it is initialised, and LiteRT's notices about its CPU delegate.
 CPP_LOG_LINE = re.compile(
     r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] .*"
     r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\] .*"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.)\n?",
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
+    r"|WARNING: Attempting to use a delegate that only supports static-sized tensors .*)\n?",
     flags=re.M,
 )
 # lenet/__init__.py's TF_CPP_MIN_LOG_LEVEL: TensorFlow's log off. Any other value asks for it.
