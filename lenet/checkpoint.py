@@ -27,16 +27,13 @@ from pathlib import Path
 
 import keras
 
+from lenet.errors import CheckpointError
 from lenet import artifacts
 from lenet.config import TrainConfig
 from lenet.data import Split, arrays_sha256
 
 CHECKPOINT_DIR = ".checkpoint"
 STATE_FILE = "state.json"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be resumed; the message names the directory and the way out."""
 
 
 def checkpoint_dir(output_dir: str | Path) -> Path:
@@ -47,6 +44,14 @@ def checkpoint_dir(output_dir: str | Path) -> Path:
 def training_fingerprint(split: Split) -> str:
     """sha256 over the training and validation arrays: resuming on other data is refused."""
     return arrays_sha256((split.x_train, split.y_train, split.x_val, split.y_val))
+
+
+def saved_epochs(output_dir: str | Path) -> int:
+    """The epochs a run writing into `output_dir` has checkpointed (0 without a checkpoint)."""
+    try:
+        return int(json.loads((checkpoint_dir(output_dir) / STATE_FILE).read_text())["epochs_done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def remove_checkpoint(directory: str | Path) -> None:

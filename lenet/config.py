@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
+from lenet.errors import ConfigError
+
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
 MNIST_VALIDATION_SIZE = 5000
 # Model variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description);
@@ -55,10 +57,6 @@ RECIPES: dict[str, Recipe] = {
     "affine-2e-3": Recipe(2e-3, "cosine", shift=2, rotation=10, zoom=0.1),
 }
 DEFAULT_RECIPE = "shift-2e-3"
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot make sense, raised before any data is loaded."""
 
 
 @dataclass(frozen=True)

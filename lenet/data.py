@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lenet.errors import DataError
 from lenet.idx import IdxError, read_idx
 
 SAMPLE_PATH = Path(__file__).resolve().parent / "sample" / "mnist_sample.npz"
@@ -46,10 +47,6 @@ IDX_FILES = {
 CLASSES_FILE = "classes.txt"
 # TensorFlow shares a NumPy array's memory (no copy) only if it starts on this boundary.
 ALIGNMENT = 64
-
-
-class DataError(ValueError):
-    """Data that cannot be used; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)

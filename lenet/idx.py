@@ -14,11 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lenet.errors import IdxError
+
 UNSIGNED_BYTE = 0x08
-
-
-class IdxError(ValueError):
-    """A file that is not a well-formed unsigned-byte IDX file."""
 
 
 def read_idx(path: str | Path) -> np.ndarray:

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from lenet.errors import ImageError
+
 SIZE = 28  # MNIST's image side
 BOX = 20  # the side the ink's longer side is scaled to
 # Finding the digit's bounding box, ink fainter than this fraction of the image's darkest
@@ -21,10 +23,6 @@ BOX = 20  # the side the ink's longer side is scaled to
 INK_THRESHOLD = 0.3
 NO_INK = 0.1
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-
-
-class ImageError(ValueError):
-    """An input that cannot be read as a digit image; the message names the file and the problem."""
 
 
 def mnist_style(array: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from lenet.errors import LiteError
+
 LITE_SUFFIX = ".tflite"
 # What an exported file was checked against, beside it: FILE.tflite.json.
 CHECK_SUFFIX = ".json"
@@ -22,10 +24,6 @@ CHECK_SUFFIX = ".json"
 # image and class, and still be used in Keras's place (float32 kernels that sum in another
 # order differ in the last bits; measured differences are reported by `lenet export`).
 TOLERANCE = 1e-5
-
-
-class LiteError(ValueError):
-    """An exported model that does not predict what the Keras model predicts."""
 
 
 class LiteModel:

@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from lenet.errors import ModelError
 from lenet.lite import LITE_SUFFIX  # lenet.lite imports only NumPy until it converts
 
 
@@ -18,10 +19,6 @@ SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "lenet5.weights.
 # prediction only while the check names the shipped weights' sha256.
 SHIPPED_LITE = SHIPPED_WEIGHTS.with_name("lenet5.tflite")
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", LITE_SUFFIX)
-
-
-class ModelError(ValueError):
-    """A model file that cannot be used; the message names the file and the problem."""
 
 
 def load_model(path: str | Path | None = None, lite: bool = False) -> Any:

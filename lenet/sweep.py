@@ -33,19 +33,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lenet.errors import RunsFailed, SweepError, last_line
 from lenet.config import ConfigError, TrainConfig
 
 SWEEP_JSON = "sweep.json"
 # Data sources that name a download or the shipped sample rather than a path.
 NAMED_SOURCES = ("keras", "fashion_mnist", "sample")
-
-
-class SweepError(RuntimeError):
-    """A sweep that cannot start (no Ray, a node without the data); raised before any run."""
-
-
-class RunsFailed(SweepError):
-    """Some runs failed (the others finished and sweep.json records them); names them and why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,12 +284,6 @@ def same_run(entry: dict[str, Any] | None, run: Run) -> bool:
     return entry is not None and {
         key: entry.get(key) for key in ("name", "data", "config", "evaluate_test")
     } == run_identity(run)
-
-
-def last_line(error: BaseException) -> str:
-    """The useful end of a (Ray-wrapped) error: its last non-empty line."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[-1] if lines else type(error).__name__
 
 
 def progress_line(entry: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lenet.errors import TrainingError
 from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, training_fingerprint
 from lenet.config import Recipe, TrainConfig
 from lenet.data import ALIGNMENT, Split
@@ -162,10 +163,6 @@ def evaluation_batches(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
     images = shared_tensor(x[..., np.newaxis])  # e.g. the validation images, without a copy
     dataset = tf.data.Dataset.from_tensor_slices((images, tf.constant(y.astype(np.int32))))
     return dataset.batch(EVALUATION_BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
-
-
-class TrainingError(RuntimeError):
-    """Training that went wrong (e.g. a NaN loss); the message says what to change."""
 
 
 class EpochRecord(keras.callbacks.Callback):
