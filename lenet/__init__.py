@@ -42,7 +42,7 @@ _MODULES = {
     "Mnist": "lenet.data",
     "Split": "lenet.data",
     "split_validation": "lenet.data",
-    "strategy_for": "lenet.distribute",
+    "strategy_for": "lenet.experiment",
     "read_idx": "lenet.idx",
     "write_idx": "lenet.idx",
     "ImageError": "lenet.errors",

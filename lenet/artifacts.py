@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lenet.errors import OutputError, ResultsError
+
 RESULTS_JSON = "results.json"
 RESULTS_PNG = "results.png"
 MODEL_FILE = "lenet5.keras"
@@ -21,16 +23,20 @@ MODEL_FILE = "lenet5.keras"
 def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     """Call write(temporary_path), then rename the temporary file onto `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keep the suffix: Keras and matplotlib pick the format from it.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(handle)
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Keep the suffix: Keras and matplotlib pick the format from it.
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+        os.close(handle)
         write(Path(temporary))
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary only
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as error:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError) and not isinstance(error, OutputError):
+            raise OutputError(f"{path}: cannot be written ({error.strerror or error})") from error
         raise
     return path
 
@@ -59,9 +65,9 @@ def load_results(path: Path) -> dict[str, Any]:
     try:
         results = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
+        raise ResultsError(f"{path}: no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not a JSON file ({error})") from None
+        raise ResultsError(f"{path}: not a JSON file ({error})") from None
     if not isinstance(results, dict) or "history" not in results:
-        raise ValueError(f"{path}: not a lenet results file (no 'history')")
+        raise ResultsError(f"{path}: not a lenet results file (no 'history')")
     return results

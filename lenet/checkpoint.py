@@ -21,7 +21,6 @@ setting, its saved value (set it back to resume) and the directory to delete to 
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 
@@ -58,11 +57,14 @@ def remove_checkpoint(directory: str | Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-class Checkpoint:
-    """The checkpoint of one run: what it must match, and how to restore and extend it."""
+class Checkpoint(keras.callbacks.Callback):
+    """The checkpoint of one run: what it must match, how to restore it, and, as a callback,
+    a save after every epoch `fit` completes (not after one TerminateOnNaN stopped)."""
 
     def __init__(self, directory: str | Path, config: TrainConfig, fingerprint: str) -> None:
+        super().__init__()
         self.directory = Path(directory)
+        self.history: dict[str, list[float]] = {}  # the run's record, holding each epoch before we save
         # Through JSON, so it compares equal to what state.json holds.
         self.config = json.loads(json.dumps(config.to_dict()))
         self.fingerprint = fingerprint
@@ -120,26 +122,12 @@ class Checkpoint:
             if old != model_file:
                 old.unlink(missing_ok=True)
 
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not self.model.stop_training:
+            self.save(self.model, self.history)
+
     def _error(self, problem: str) -> CheckpointError:
         return CheckpointError(
             f"{self.directory}: checkpoint {problem}; to start over, delete {self.directory} "
             "or choose another output directory"
         )
-
-
-class CheckpointEveryEpoch(keras.callbacks.Callback):
-    """Saves a checkpoint after every epoch whose loss is finite; a NaN or infinite loss
-    removes it, since the same config would diverge again. (`save_artifacts` removes it
-    once a run's results are written: then there is nothing left to resume.)"""
-
-    def __init__(self, checkpoint: Checkpoint, history: dict[str, list[float]]) -> None:
-        super().__init__()
-        self.checkpoint = checkpoint
-        self.history = history  # the caller's record, already holding this epoch
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            remove_checkpoint(self.checkpoint.directory)
-        elif loss is not None and not self.model.stop_training:
-            self.checkpoint.save(self.model, self.history)

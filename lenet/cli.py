@@ -1,11 +1,10 @@
 """The command line: `lenet train | evaluate | predict | export | plot | reproduce | sweep` (also `python -m lenet`).
 
-A thin layer over the same functions the notebook calls. TensorFlow is imported inside
-the subcommands, so `--help` and usage errors answer at once, and without its start-up log
-lines (lenet/startup.py; `--debug` or TF_CPP_MIN_LOG_LEVEL shows them).
-
-Exit codes: 0 all good; 1 some inputs failed (the good ones are still done); 2 usage
-errors (bad flags, data, config or model file); 130 interrupted.
+A thin layer over the functions the notebook calls. TensorFlow is imported inside the
+commands, so `--help` and usage errors answer at once, without its start-up log lines
+(lenet/startup.py; `--debug` or TF_CPP_MIN_LOG_LEVEL shows them). Exit codes: 0 all good, 1
+some inputs failed (the good ones are still done), 2 usage errors (lenet/errors.py decides
+which failure is which), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,36 +16,14 @@ import os
 import sys
 import tempfile
 import traceback
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
-from lenet.config import ConfigError, TrainConfig
-from lenet.data import DataError
-from lenet.images import ImageError
-from lenet.model_file import MODEL_SUFFIXES, ModelError
+from lenet.config import TrainConfig, field_type, parse
+from lenet.errors import ConfigError, DataError, ImageError, LiteError, ModelError, ResultsError, exit_code, first_line
 
 PROGRAM = "lenet"
 DEFAULT_OUTPUT_DIR = "runs/latest"
-USAGE_ERRORS = (ConfigError, DataError, ModelError)
-# Expected failures of a single input: reported in one line, never as a traceback.
-INPUT_ERRORS = (ImageError, OSError)
-
-# Help for TrainConfig's fields; a field missing here is still a flag, helped by its name.
-FIELD_HELP = {
-    "epochs": "passes over the training set",
-    "batch_size": "images per training step",
-    "recipe": "learning-rate schedule and augmentation, by name: "
-    "'original' is the constant-rate recipe without augmentation (see docs/recipe.md)",
-    "learning_rate": "Adam's (peak) learning rate (default: the recipe's)",
-    "seed": "random seed; the same seed on the same machine gives identical numbers",
-    "validation_size": "training images held out for validation (default: 5,000, or a tenth of a smaller training set)",
-    "variant": "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)",
-    "strategy": "'default' (one device), 'mirrored' (all GPUs of this machine) or 'multiworker' "
-    "(several machines, described by TF_CONFIG)",
-    "mixed_precision": "float16 compute with float32 weights and logits; faster on recent GPUs, not on CPUs",
-}
 DATA_HELP = (
     "'keras' (MNIST, downloaded once and cached; LENET_MNIST_PATH=FILE uses a local copy), "
     "'fashion_mnist' (downloaded once), 'sample' (the 5,000 digits shipped with lenet, "
@@ -54,44 +31,41 @@ DATA_HELP = (
     "(default: %(default)s)"
 )
 DATA_METAVAR = "keras|fashion_mnist|sample|PATH"
+# Grid flags take the plural for these fields (--seeds 0,1,2); every other field keeps its name.
+PLURAL_FLAGS = {"seed": "seeds", "variant": "variants", "recipe": "recipes"}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script's entry point)."""
-    parser = build_parser()
-    arguments = parser.parse_args(argv)  # exits with 2 on usage errors
+    arguments = build_parser().parse_args(argv)  # exits with 2 on usage errors
     try:
         return arguments.command(arguments)
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return 130
-    except USAGE_ERRORS as error:
-        return fail(error, 2)
-    except INPUT_ERRORS as error:
-        return fail(error, 1)
-    except Exception as error:  # a defect in our own code path, not in the user's input
-        if arguments.debug:
+    except Exception as error:
+        code = exit_code(error)
+        if code is not None:  # an expected failure: one line
+            return fail(error, code)
+        if arguments.debug:  # a defect in our own code path, not in the user's input
             raise
         return unexpected(error)
 
 
-def import_tensorflow(arguments: argparse.Namespace) -> None:
-    """Load TensorFlow, its start-up log kept off stderr unless --debug or TF_CPP_MIN_LOG_LEVEL asks."""
-    from lenet import startup
-
-    startup.import_tensorflow(show_log=arguments.debug or startup.log_wanted())
+def fail(error: BaseException | str, code: int) -> int:
+    print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+    return code
 
 
 def unexpected(error: Exception) -> int:
     """One line naming where it failed and the file that holds the traceback; exit code 1."""
     frames = traceback.extract_tb(error.__traceback__)
-    ours = [frame for frame in frames if f"{os.sep}lenet{os.sep}" in frame.filename] or frames
-    where = ours[-1]
+    where = ([frame for frame in frames if f"{os.sep}lenet{os.sep}" in frame.filename] or frames)[-1]
     step = f"{Path(where.filename).stem}.{where.name} ({Path(where.filename).name}:{where.lineno})"
     descriptor, path = tempfile.mkstemp(prefix="lenet-traceback-", suffix=".txt")
     with os.fdopen(descriptor, "w") as file:
         traceback.print_exception(error, file=file)
-    message = str(error).splitlines()[0] if str(error) else ""
+    message = first_line(error, limit=1000) if str(error) else ""
     print(
         f"{PROGRAM}: error: unexpected {type(error).__name__} in {step}: {message}; "
         f"the full traceback is in {path} (or rerun with --debug); please report it",
@@ -100,9 +74,11 @@ def unexpected(error: Exception) -> int:
     return 1
 
 
-def fail(error: BaseException, code: int) -> int:
-    print(f"{PROGRAM}: error: {error}", file=sys.stderr)
-    return code
+def import_tensorflow(arguments: argparse.Namespace) -> None:
+    """Load TensorFlow, its start-up log kept off stderr unless --debug or TF_CPP_MIN_LOG_LEVEL asks."""
+    from lenet import startup
+
+    startup.import_tensorflow(show_log=arguments.debug or startup.log_wanted())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,14 +93,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected failure")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    train = commands.add_parser(
+    def command(name: str, run: Any, help: str, description: str, data: bool = False) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=description)
+        sub.set_defaults(command=run)
+        if data:
+            sub.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
+        return sub
+
+    def model_argument(sub: argparse.ArgumentParser, example: str) -> None:
+        sub.add_argument("model", metavar="MODEL", nargs="?", help=f"{example} (default: the model shipped with lenet)")
+
+    train = command(
         "train",
-        help="train LeNet-5 and write results.json, results.png and lenet5.keras",
-        description="Train with the documented recipe (the notebook's defaults), test once on "
-        "the test set and write results.json, results.png and lenet5.keras into --out. "
-        "Shows Keras's progress bar on a terminal, one line per epoch otherwise.",
+        run_train,
+        "train LeNet-5 and write results.json, results.png and lenet5.keras",
+        "Train with the documented recipe (the notebook's defaults), test once on the test set and "
+        "write results.json, results.png and lenet5.keras into --out. Shows Keras's progress bar on a "
+        "terminal, one line per epoch otherwise.",
     )
-    add_config_flags(train)
+    for config_field in dataclasses.fields(TrainConfig):
+        add_field_flag(train, config_field)
     train.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     train.add_argument(
         "--out",
@@ -133,38 +121,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory for the artifacts, created if needed; a run interrupted earlier with the "
         "same directory resumes after its last completed epoch (default: %(default)s)",
     )
-    train.set_defaults(command=run_train)
 
-    evaluate = commands.add_parser(
+    evaluate = command(
         "evaluate",
-        help="test loss, accuracy, per-class accuracy and confusion matrix of a saved model",
-        description="Evaluate a saved model on a data source's test set.",
+        run_evaluate,
+        "test loss, accuracy, per-class accuracy and confusion matrix of a saved model",
+        "Evaluate a saved model on a data source's test set.",
     )
-    evaluate.add_argument(
-        "model",
-        metavar="MODEL",
-        nargs="?",
-        help="a saved model, e.g. runs/latest/lenet5.keras (default: the model shipped with lenet)",
-    )
+    model_argument(evaluate, "a saved model, e.g. runs/latest/lenet5.keras")
     evaluate.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    evaluate.set_defaults(command=run_evaluate)
 
-    predict = commands.add_parser(
+    predict = command(
         "predict",
-        help="predict the digit in each of your own images",
-        description="Predict the digit in images of any size and mode (PNG, JPEG, BMP, ...). "
-        "Each is made MNIST-like first: grayscale, inverted if the background is light, "
-        "cropped to the ink, scaled to fit 20x20 and centred in 28x28 by its centre of mass. "
-        "A bad image gets one error line; the others are still predicted (exit code 1).",
+        run_predict,
+        "predict the digit in each of your own images",
+        "Predict the digit in images of any size and mode (PNG, JPEG, BMP, ...). Each is made "
+        "MNIST-like first: grayscale, inverted if the background is light, cropped to the ink, scaled "
+        "to fit 20x20 and centred in 28x28 by its centre of mass. A bad image gets one error line; the "
+        "others are still predicted (exit code 1).",
     )
     predict.add_argument(
         "images",
         metavar="[MODEL] IMAGE",
         nargs="+",
         help="a saved model first if you have one (a .keras file, e.g. runs/latest/lenet5.keras, or a "
-        ".tflite file from 'lenet export'; default: the model shipped with lenet), then image files, or directories whose image "
-        "files (by suffix) are all predicted",
+        ".tflite file from 'lenet export'; default: the model shipped with lenet), then image files, or "
+        "directories whose image files (by suffix) are all predicted",
     )
     predict.add_argument(
         "--top",
@@ -179,43 +162,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="save a figure per image into DIR: the input, what the model saw, the probabilities",
     )
-    predict.set_defaults(command=run_predict)
 
-    export = commands.add_parser(
+    export = command(
         "export",
-        help="write a saved model as a LiteRT (TensorFlow Lite) file, checked on the test set",
-        description="Convert a model to LiteRT (TensorFlow Lite, float32; uint8 images in, "
-        "probabilities out), compare it with the Keras model on the test set of --data and write "
-        "it, with the comparison in OUT.json beside it, only if every prediction is the same and "
-        "every probability within the tolerance (lenet.lite.TOLERANCE). `lenet predict OUT IMAGE` "
-        "then predicts with it, about 10x faster per image and without importing TensorFlow.",
+        run_export,
+        "write a saved model as a LiteRT (TensorFlow Lite) file, checked on the test set",
+        "Convert a model to LiteRT (TensorFlow Lite, float32; uint8 images in, probabilities out), "
+        "compare it with the Keras model on the test set of --data and write it, with the comparison in "
+        "OUT.json beside it, only if every prediction is the same and every probability within the "
+        "tolerance (lenet.lite.TOLERANCE). `lenet predict OUT IMAGE` then predicts with it, about 10x "
+        "faster per image and without importing TensorFlow.",
     )
-    export.add_argument(
-        "model", metavar="MODEL", nargs="?", help="a saved .keras model (default: the model shipped with lenet)"
-    )
+    model_argument(export, "a saved .keras model")
     export.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     export.add_argument(
         "--out", default="lenet5.tflite", metavar="FILE", help="the file to write (default: %(default)s)"
     )
-    export.set_defaults(command=run_export)
 
-    plot = commands.add_parser(
+    plot = command(
         "plot",
-        help="re-render results.png from a results.json, without training",
-        description="Draw the accuracy and loss curves of a results.json.",
+        run_plot,
+        "re-render results.png from a results.json, without training",
+        "Draw the accuracy and loss curves of a results.json.",
     )
     plot.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by a run")
     plot.add_argument("--out", metavar="PNG", help="the figure to write (default: results.png next to RESULTS_JSON)")
-    plot.set_defaults(command=run_plot)
 
-    reproduce = commands.add_parser(
+    reproduce = command(
         "reproduce",
-        help="train again the run a results.json describes and check every number is identical",
-        description="Rebuild the run that RESULTS_JSON records (config, recipe, seed), train it on "
-        "data with the same fingerprint, and print epoch by epoch whether every number is "
-        "bit-identical. On a difference, name the first differing epoch and the recorded "
-        "environment fields (CPU, oneDNN instruction set, threads, versions) that differ here. "
-        "Exit codes: 0 identical, 1 different, 2 usage.",
+        run_reproduce,
+        "train again the run a results.json describes and check every number is identical",
+        "Rebuild the run that RESULTS_JSON records (config, recipe, seed), train it on data with the "
+        "same fingerprint, and print epoch by epoch whether every number is bit-identical. On a "
+        "difference, name the first differing epoch and the recorded environment fields (CPU, oneDNN "
+        "instruction set, threads, versions) that differ here. Exit codes: 0 identical, 1 different, 2 usage.",
     )
     reproduce.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by a run")
     reproduce.add_argument(
@@ -226,50 +206,103 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument(
         "--out", metavar="DIR", help="keep the reproduced run's artifacts here (default: a temporary directory)"
     )
-    reproduce.set_defaults(command=run_reproduce)
-    add_sweep_command(commands)
+
+    sweep = command(
+        "sweep",
+        run_sweep,
+        "train a grid of runs (seeds x variants x data x any config field) on Ray",
+        "Train every combination of the values given (comma-separated) as separate runs, each in a "
+        "fresh Ray worker process, on this machine (a local Ray instance, one run per --threads cores) "
+        "or on a Ray cluster (--address). Each run writes into OUT/runs/NAME; OUT/sweep.json holds every "
+        "run's results, node and seconds and a summary per group. Started again with the same --out, a "
+        "sweep skips its finished runs and resumes interrupted ones from their checkpoints. Needs Ray: "
+        "pip install 'lenet[sweep]'.",
+    )
+    for config_field in dataclasses.fields(TrainConfig):
+        add_field_flag(sweep, config_field, grid=True)
+    sweep.add_argument(
+        "--data",
+        default="keras",
+        metavar="SOURCE[,SOURCE...]",
+        help="data sources, comma-separated, as for 'lenet train --data'; a path must exist at the same "
+        "place on every node (default: %(default)s)",
+    )
+    sweep.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="the sweep's directory (on a cluster: storage every node sees, so a retried run finds its checkpoint)",
+    )
+    sweep.add_argument(
+        "--address",
+        metavar="ADDRESS",
+        help="a Ray cluster to run on: auto, HOST:PORT or ray://HOST:10001 (default: a local Ray instance)",
+    )
+    sweep.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="CPUs and TensorFlow intra-op threads per run; Ray runs (CPUs per node / N) runs at a time on "
+        "each node. N=1 gives the numbers of 'lenet train'; another N those of "
+        "'TF_NUM_INTRAOP_THREADS=N lenet train' (default: %(default)s)",
+    )
+    sweep.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries of a run whose worker or node dies (default: %(default)s)",
+    )
+    sweep.add_argument(
+        "--no-test",
+        dest="evaluate_test",
+        action="store_false",
+        help="do not evaluate on the test set (studies that choose by validation)",
+    )
+    sweep.add_argument("--json", action="store_true", help="print sweep.json instead of the table")
     return parser
 
 
-def add_config_flags(parser: argparse.ArgumentParser, config_class: type = TrainConfig) -> None:
-    """One flag per config field, with its type and default, so new fields appear by themselves.
-
-    bool fields get --name/--no-name, Literal fields their choices, `X | None` the type X.
-    """
-    hints = typing.get_type_hints(config_class)
-    for field in dataclasses.fields(config_class):
-        flag = "--" + field.name.replace("_", "-")
-        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
-        help_text = FIELD_HELP.get(field.name, field.name.replace("_", " "))
-        kind, choices = flag_type(hints[field.name])
-        if kind is bool:
-            parser.add_argument(
-                flag,
-                dest=field.name,
-                action=argparse.BooleanOptionalAction,
-                default=default,
-                help=f"{help_text} (default: {'on' if default else 'off'})",
-            )
-            continue
+def add_field_flag(parser: argparse.ArgumentParser, config_field: dataclasses.Field, grid: bool = False) -> None:
+    """A TrainConfig field as a flag with its help and default: --name (a switch: --name/--no-name),
+    or with `grid`, --name(s) V[,V...] taking a list (default: unset, so the config's own)."""
+    help_text, default, kind = config_field.metadata["help"], config_field.default, field_type(config_field)
+    if grid:
+        name = PLURAL_FLAGS.get(config_field.name, config_field.name)
         parser.add_argument(
-            flag,
-            dest=field.name,
-            type=kind,
-            choices=choices,
+            "--" + name.replace("_", "-"),
+            dest=config_field.name,
+            metavar="V[,V...]",
+            type=lambda text: [grid_value(config_field, item) for item in text.split(",")],
+            help=help_text + ("" if default is None else f" (default: {default})"),
+        )
+    elif kind is bool:
+        parser.add_argument(
+            "--" + config_field.name.replace("_", "-"),
+            dest=config_field.name,
+            action=argparse.BooleanOptionalAction,
             default=default,
-            metavar=field.name.upper() if choices is None else None,
-            help=f"{help_text} (default: %(default)s)" if default is not None else help_text,
+            help=f"{help_text} (default: {'on' if default else 'off'})",
+        )
+    else:
+        parser.add_argument(
+            "--" + config_field.name.replace("_", "-"),
+            dest=config_field.name,
+            type=kind,
+            default=default,
+            metavar=config_field.name.upper(),
+            help=help_text if default is None else f"{help_text} (default: %(default)s)",
         )
 
 
-def flag_type(hint: Any) -> tuple[Any, list[Any] | None]:
-    """The argparse type (and choices) for a field's type hint: X, X | None, Literal[...]."""
-    arguments = [argument for argument in typing.get_args(hint) if argument is not type(None)]
-    if typing.get_origin(hint) is typing.Literal:
-        return type(arguments[0]), arguments
-    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(arguments) == 1:
-        return flag_type(arguments[0])
-    return (hint if hint in (int, float, str, bool) else str), None
+def grid_value(config_field: dataclasses.Field, text: str) -> Any:
+    try:
+        return parse(config_field, text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()!r} is not a valid {field_type(config_field).__name__}"
+        ) from None
 
 
 def positive_int(text: str) -> int:
@@ -279,47 +312,40 @@ def positive_int(text: str) -> int:
     return value
 
 
-def run_train(arguments: argparse.Namespace) -> int:
-    values = {field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainConfig)}
-    config = TrainConfig(**values)
-    problem = output_dir_problem(Path(arguments.out))
-    if problem:  # before training, not after: an unusable --out should not cost a run
-        return fail(f"{arguments.out}: {problem}", 2)
-    import_tensorflow(arguments)  # after the checks: bad flags answer at once
-    from lenet.checkpoint import CheckpointError
-    from lenet.experiment import train_and_evaluate
-    from lenet.training import TrainingError
-
-    if sys.stdout.isatty():
-        verbose, callbacks = "auto", []
-    else:
-        from lenet.progress import EpochLines
-
-        verbose, callbacks = 0, [EpochLines()]
-    try:  # a run interrupted earlier with the same --out resumes after its last epoch
-        results = train_and_evaluate(config, arguments.data, arguments.out, verbose=verbose, callbacks=callbacks)
-    except CheckpointError as error:
-        return fail(error, 2)
-    except TrainingError as error:
-        return fail(error, 1)
-    test = results["test"]
-    print(f"test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
-    print(f"wrote results.json, results.png and lenet5.keras into {arguments.out}")
-    return 0
-
-
-def output_dir_problem(out: Path) -> str | None:
-    """Why `out` cannot become the output directory, or None; creates nothing."""
-    if out.exists():
-        return None if out.is_dir() else "exists and is not a directory"
-    parent = out.parent
+def check_output_dir(out: str) -> None:
+    """Refuse an --out that cannot become the output directory, before any work; creates nothing."""
+    path = Path(out)
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"{out}: exists and is not a directory")
+        return
+    parent = path.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        return f"cannot be created: {parent} is not a directory"
+        raise ConfigError(f"{out}: cannot be created: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot be created: no permission to write in {parent}"
-    return None
+        raise ConfigError(f"{out}: cannot be created: no permission to write in {parent}")
+
+
+def run_train(arguments: argparse.Namespace) -> int:
+    config = TrainConfig(**{f.name: getattr(arguments, f.name) for f in dataclasses.fields(TrainConfig)})
+    check_output_dir(arguments.out)  # an unusable --out should not cost a run
+    import_tensorflow(arguments)  # after the checks: bad flags answer at once
+    from lenet import progress
+    from lenet.experiment import train_and_evaluate
+
+    terminal = sys.stdout.isatty()  # Keras's progress bar; in a log, one line per epoch
+    results = train_and_evaluate(
+        config,
+        arguments.data,
+        arguments.out,
+        verbose="auto" if terminal else 0,
+        callbacks=[] if terminal else [progress.EpochLines()],
+    )
+    print(f"test accuracy {results['test']['accuracy']:.4f}, test loss {results['test']['loss']:.4f}")
+    print(f"wrote results.json, results.png and lenet5.keras into {arguments.out}")
+    return 0
 
 
 def keras_model(path: str | None) -> Any:
@@ -334,8 +360,9 @@ def keras_model(path: str | None) -> Any:
 
 
 def run_export(arguments: argparse.Namespace) -> int:
+    import_tensorflow(arguments)
     from lenet.data import file_sha256, load_mnist
-    from lenet.lite import CHECK_SUFFIX, LiteError, TOLERANCE, to_lite
+    from lenet.lite import CHECK_SUFFIX, TOLERANCE, to_lite
     from lenet.model_file import SHIPPED_WEIGHTS
 
     model = keras_model(arguments.model)
@@ -343,18 +370,17 @@ def run_export(arguments: argparse.Namespace) -> int:
     try:
         lite = to_lite(model, data.x_test)
     except LiteError as error:
-        return fail(f"{arguments.out} not written: {error}", 1)
-    out = Path(arguments.out)
+        raise LiteError(f"{arguments.out} not written: {error}") from None
+    out, check = Path(arguments.out), lite.check
     record = {
         "model": str(arguments.model or "shipped"),
         "model_sha256": file_sha256(Path(arguments.model) if arguments.model else SHIPPED_WEIGHTS),
         "data": {"source": data.source, "fingerprint": data.fingerprint},
         "tolerance": TOLERANCE,
-        "check": lite.check,
+        "check": check,
     }
     out.write_bytes(lite.content)
     out.with_name(out.name + CHECK_SUFFIX).write_text(json.dumps(record, indent=2) + "\n")
-    check = lite.check
     print(
         f"wrote {out} ({len(lite.content):,} bytes): on {check['images']:,} test images of {data.source}, "
         f"the same predictions as Keras, probabilities within {check['max_probability_difference']:.2g} "
@@ -377,18 +403,14 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     matrix = confusion_matrix(data.y_test, predict_probabilities(model, data.x_test).argmax(axis=1))
     per_class = per_class_accuracy(matrix)
     if arguments.json:
-        print(
-            json.dumps(
-                {
-                    "model": str(arguments.model or "shipped"),
-                    "data": {"source": data.source, "fingerprint": data.fingerprint, "test_size": len(data.y_test)},
-                    "test": test,
-                    "per_class_accuracy": [None if value != value else float(value) for value in per_class],
-                    "confusion_matrix": matrix.tolist(),
-                },
-                indent=2,
-            )
-        )
+        report = {
+            "model": str(arguments.model or "shipped"),
+            "data": {"source": data.source, "fingerprint": data.fingerprint, "test_size": len(data.y_test)},
+            "test": test,
+            "per_class_accuracy": [None if value != value else float(value) for value in per_class],
+            "confusion_matrix": matrix.tolist(),
+        }
+        print(json.dumps(report, indent=2))
         return 0
     print(f"{data.source}: {len(data.y_test):,} test images")
     print(f"test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
@@ -402,34 +424,25 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def expand_inputs(paths: list[str]) -> list[Path]:
-    """Files as given, directories replaced by their image files (an empty one stays, to fail)."""
-    from lenet.images import image_files
-
-    expanded: list[Path] = []
-    for path in map(Path, paths):
-        files = image_files(path) if path.is_dir() else []
-        expanded.extend(files or [path])
-    return expanded
-
-
 def run_predict(arguments: argparse.Namespace) -> int:
     import numpy as np
 
-    from lenet.images import load_digit, read_image
-    from lenet.model_file import load_model
+    from lenet.images import image_files, load_digit
+    from lenet.model_file import MODEL_SUFFIXES, load_model
 
     import_tensorflow(arguments)
     model_path, images = None, arguments.images
     if Path(images[0]).suffix.lower() in MODEL_SUFFIXES:  # `lenet predict MODEL IMAGE...`
         model_path, images = images[0], images[1:]
         if not images:
-            return fail("no images given after the model", 2)
+            raise ConfigError("no images given after the model")
     model = load_model(model_path, lite=True)  # the shipped LiteRT file if it matches the weights
     good: list[Path] = []
     digits: list[np.ndarray] = []
     errors: list[dict[str, str]] = []
-    for path in expand_inputs(images):
+    # Files as given, directories replaced by their image files (an empty one stays, to fail).
+    inputs = [file for given in map(Path, images) for file in (image_files(given) if given.is_dir() else []) or [given]]
+    for path in inputs:
         try:
             if path.is_dir():
                 raise ImageError(f"{path}: directory holds no image files")
@@ -452,10 +465,10 @@ def run_predict(arguments: argparse.Namespace) -> int:
                 }
             )
         if arguments.show:
-            errors += save_prediction_figures(Path(arguments.show), good, digits, probabilities, read_image)
+            errors += save_prediction_figures(Path(arguments.show), good, digits, probabilities)
     if arguments.json:
         print(json.dumps({"predictions": predictions, "errors": errors}, indent=2))
-    else:
+    elif predictions:
         print_prediction_table(predictions, arguments.top)
     return 1 if errors else 0
 
@@ -472,26 +485,22 @@ def probabilities_of(model: Any, digits: Any) -> Any:
 
 
 def print_prediction_table(predictions: list[dict[str, Any]], top: int) -> None:
-    if not predictions:
-        return
     width = max(len("image"), *(len(row["image"]) for row in predictions))
-    heading = "digit  probability" if top == 1 else f"top {top} (digit probability)"
-    print(f"{'image':<{width}}  {heading}")
+    print(f"{'image':<{width}}  " + ("digit  probability" if top == 1 else f"top {top} (digit probability)"))
     for row in predictions:
         if top == 1:
             print(f"{row['image']:<{width}}  {row['digit']:>5}  {row['probability']:>11.4f}")
         else:
-            print(
-                f"{row['image']:<{width}}  "
-                + "   ".join(f"{entry['digit']} {entry['probability']:.4f}" for entry in row["top"])
-            )
+            pairs = "   ".join(f"{entry['digit']} {entry['probability']:.4f}" for entry in row["top"])
+            print(f"{row['image']:<{width}}  {pairs}")
 
 
 def save_prediction_figures(
-    directory: Path, paths: list[Path], digits: list[Any], probabilities: Any, read_image: Any
+    directory: Path, paths: list[Path], digits: list[Any], probabilities: Any
 ) -> list[dict[str, str]]:
-    """One figure per image, <stem>.png in `directory` (numbered when stems repeat)."""
+    """One figure per image, <stem>.png in `directory` (numbered when stems repeat); the errors."""
     from lenet.artifacts import save_figure
+    from lenet.images import read_image
     from lenet.plots import plot_prediction
 
     errors, used = [], set()
@@ -501,12 +510,11 @@ def save_prediction_figures(
             number += 1
             name = f"{path.stem}-{number}"
         used.add(name)
-        target = directory / f"{name}.png"
         try:
-            save_figure(target, plot_prediction(read_image(path), digit, row, title=str(path)))
-        except OSError as error:
-            fail(f"{target}: cannot write the figure ({error.strerror or error})", 1)
-            errors.append({"image": str(path), "error": f"{target}: cannot write the figure"})
+            save_figure(directory / f"{name}.png", plot_prediction(read_image(path), digit, row, title=str(path)))
+        except OSError as error:  # the others are still drawn
+            fail(error, 1)
+            errors.append({"image": str(path), "error": str(error)})
     return errors
 
 
@@ -514,25 +522,17 @@ def run_plot(arguments: argparse.Namespace) -> int:
     from lenet.artifacts import RESULTS_PNG, load_results, save_figure
     from lenet.plots import plot_history
 
-    try:
-        results = load_results(Path(arguments.results))
-    except ValueError as error:
-        return fail(error, 2)
+    results = load_results(Path(arguments.results))
     out = Path(arguments.out) if arguments.out else Path(arguments.results).parent / RESULTS_PNG
     try:
-        save_figure(out, plot_history(results["history"]))
-    except OSError as error:
-        return fail(f"{out}: cannot write the figure ({error.strerror or error})", 1)
+        figure = plot_history(results["history"])
     except (KeyError, TypeError, ValueError) as error:
-        return fail(f"{arguments.results}: history is incomplete or malformed ({error})", 2)
+        raise ResultsError(f"{arguments.results}: history is incomplete or malformed ({error})") from None
+    save_figure(out, figure)
     print(f"wrote {out}")
     return 0
 
 
-# --- lenet sweep: a grid of runs on Ray (lenet/sweep.py). Ray is imported only when it starts.
-
-
-# Grid flags take the plural for these fields (--seeds 0,1,2); every other field keeps its name.
 def run_reproduce(arguments: argparse.Namespace) -> int:
     from lenet.artifacts import load_results
 
@@ -540,8 +540,8 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
         recorded = load_results(Path(arguments.results))
         config = TrainConfig(**recorded["config"])
         source, fingerprint = arguments.data or recorded["data"]["source"], recorded["data"]["fingerprint"]
-    except (ValueError, TypeError, KeyError) as error:  # ConfigError is a ValueError
-        return fail(f"{arguments.results}: not a reproducible lenet results file ({error})", 2)
+    except (ValueError, TypeError, KeyError) as error:  # ConfigError and ResultsError are ValueErrors
+        raise ResultsError(f"{arguments.results}: not a reproducible lenet results file ({error})") from None
     import_tensorflow(arguments)
     from lenet.data import load_mnist
     from lenet.experiment import train_and_evaluate
@@ -550,10 +550,9 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
 
     data = load_mnist(source)
     if data.fingerprint != fingerprint:
-        return fail(
+        raise DataError(
             f"{source}: other data (fingerprint {data.fingerprint[:12]}...) than the run's "
-            f"({recorded['data']['source']}, {fingerprint[:12]}...); pass --data with its copy",
-            2,
+            f"({recorded['data']['source']}, {fingerprint[:12]}...); pass --data with its copy"
         )
     print(f"reproducing {arguments.results}: recipe {config.recipe!r}, seed {config.seed}, {config.epochs} epochs")
     with tempfile.TemporaryDirectory(prefix="lenet-reproduce-") as scratch:
@@ -577,119 +576,24 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
     return 1
 
 
-PLURAL_FLAGS = {"seed": "seeds", "variant": "variants", "recipe": "recipes"}
-
-
-def add_sweep_command(commands: Any) -> None:
-    sweep = commands.add_parser(
-        "sweep",
-        help="train a grid of runs (seeds x variants x data x any config field) on Ray",
-        description="Train every combination of the values given (comma-separated) as separate "
-        "runs, each in a fresh Ray worker process, on this machine (a local Ray instance, one "
-        "run per --threads cores) or on a Ray cluster (--address). Each run writes into "
-        "OUT/runs/NAME; OUT/sweep.json holds every run's results, node and seconds and a summary "
-        "per group. Started again with the same --out, a sweep skips its finished runs and "
-        "resumes interrupted ones from their checkpoints. Needs Ray: pip install 'lenet[sweep]'.",
-    )
-    hints = typing.get_type_hints(TrainConfig)
-    for field in dataclasses.fields(TrainConfig):
-        name = PLURAL_FLAGS.get(field.name, field.name)
-        kind, _choices = flag_type(hints[field.name])
-        sweep.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=field.name,
-            metavar="V[,V...]",
-            type=lambda text, kind=kind: [grid_value(item, kind) for item in text.split(",")],
-            help=FIELD_HELP.get(field.name, field.name.replace("_", " "))
-            + ("" if field.default is None else f" (default: {field.default})"),
-        )
-    sweep.add_argument(
-        "--data",
-        default="keras",
-        metavar="SOURCE[,SOURCE...]",
-        help="data sources, comma-separated, as for 'lenet train --data'; a path must exist at the "
-        "same place on every node (default: %(default)s)",
-    )
-    sweep.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR",
-        help="the sweep's directory (on a cluster: storage every node sees, so a retried run finds its checkpoint)",
-    )
-    sweep.add_argument(
-        "--address",
-        metavar="ADDRESS",
-        help="a Ray cluster to run on: auto, HOST:PORT or ray://HOST:10001 (default: a local Ray instance)",
-    )
-    sweep.add_argument(
-        "--threads",
-        type=positive_int,
-        default=1,
-        metavar="N",
-        help="CPUs and TensorFlow intra-op threads per run; Ray runs (CPUs per node / N) runs at a "
-        "time on each node. N=1 gives the numbers of 'lenet train'; another N those of "
-        "'TF_NUM_INTRAOP_THREADS=N lenet train' (default: %(default)s)",
-    )
-    sweep.add_argument(
-        "--retries",
-        type=int,
-        default=3,
-        metavar="N",
-        help="retries of a run whose worker or node dies (default: %(default)s)",
-    )
-    sweep.add_argument(
-        "--no-test",
-        dest="evaluate_test",
-        action="store_false",
-        help="do not evaluate on the test set (studies that choose by validation)",
-    )
-    sweep.add_argument("--json", action="store_true", help="print sweep.json instead of the table")
-    sweep.set_defaults(command=run_sweep)
-
-
-def grid_value(text: str, kind: Any) -> Any:
-    from lenet.config import boolean
-
-    text = text.strip()
-    if text.lower() == "none":
-        return None
-    try:
-        return boolean(text) if kind is bool else kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
-
-
 def run_sweep(arguments: argparse.Namespace) -> int:
-    from lenet.sweep import RunsFailed, SweepError, grid, summary_markdown, sweep
+    from lenet.sweep import SWEEP_JSON, grid, summary_markdown, sweep
 
-    values = {
-        field.name: getattr(arguments, field.name)
-        for field in dataclasses.fields(TrainConfig)
-        if getattr(arguments, field.name) is not None
-    }
+    values = {f.name: getattr(arguments, f.name) for f in dataclasses.fields(TrainConfig)}
+    values = {name: value for name, value in values.items() if value is not None}
     if "seed" in values:  # seeds outermost, as the scripts interleave them
         values = {"seed": values.pop("seed"), **values}
     runs = grid(arguments.data.split(","), evaluate_test=arguments.evaluate_test, **values)
-    problem = output_dir_problem(Path(arguments.out))
-    if problem:
-        return fail(f"{arguments.out}: {problem}", 2)
-    quiet = arguments.json
-    try:
-        result = sweep(
-            runs,
-            arguments.out,
-            address=arguments.address,
-            threads=arguments.threads,
-            retries=arguments.retries,
-            progress=None if quiet else print,
-        )
-    except RunsFailed as error:  # the other runs finished and are in sweep.json
-        return fail(error, 1)
-    except SweepError as error:  # nothing ran: no Ray, or data missing on a node
-        return fail(error, 2)
-    if quiet:
-        print(json.dumps(result, indent=2))
-    else:
-        print(summary_markdown(result["summary"]))
-        print(f"wrote {Path(arguments.out) / 'sweep.json'}")
+    check_output_dir(arguments.out)
+    result = sweep(  # RunsFailed (exit code 1) once the other runs are in sweep.json
+        runs,
+        arguments.out,
+        address=arguments.address,
+        threads=arguments.threads,
+        retries=arguments.retries,
+        progress=None if arguments.json else print,
+    )
+    print(json.dumps(result, indent=2) if arguments.json else summary_markdown(result["summary"]))
+    if not arguments.json:
+        print(f"wrote {Path(arguments.out) / SWEEP_JSON}")
     return 0

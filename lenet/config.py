@@ -1,11 +1,16 @@
-"""The training configuration: every hyperparameter in one place, with its default."""
+"""The training configuration: every hyperparameter in one place, with its default and its help.
+
+Each TrainConfig field is also a `lenet train` flag (--batch-size), a `lenet sweep` grid flag,
+an environment variable (LENET_BATCH_SIZE) and, in upper case, a notebook parameter, all
+derived from the field and its `help` here, so a new field appears everywhere by itself.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
-from collections.abc import Callable
+import typing
+from dataclasses import dataclass, field
 from typing import Any
 
 from lenet.errors import ConfigError
@@ -20,8 +25,7 @@ VARIANTS: dict[str, tuple[str, str, str]] = {
     "modern": ("relu", "max", "ReLU, max pooling (this project's default)"),
     "classic": ("tanh", "average", "tanh, average pooling (LeCun et al., 1998)"),
 }
-# The tf.distribute strategies (lenet/distribute.py).
-STRATEGIES = ("default", "mirrored", "multiworker")
+STRATEGIES = ("default", "mirrored")
 
 
 @dataclass(frozen=True)
@@ -59,53 +63,54 @@ RECIPES: dict[str, Recipe] = {
 DEFAULT_RECIPE = "shift-2e-3"
 
 
+def one_of(name: str, value: Any, choices: typing.Iterable[str]) -> Any:
+    """`value` if it is among `choices`; else the ConfigError every caller gives."""
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _help(default: Any, text: str) -> Any:
+    return field(default=default, metadata={"help": text})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train LeNet-5. The defaults are the documented recipe."""
 
-    epochs: int = 10
-    batch_size: int = 64
-    # A name from RECIPES: the learning-rate schedule and the augmentation.
-    recipe: str = DEFAULT_RECIPE
-    # None: the recipe's own (peak) learning rate.
-    learning_rate: float | None = None
-    seed: int = 42
-    # None: 5,000 images, or a tenth of a training set too small for that (the sample).
-    validation_size: int | None = None
-    # "modern" (ReLU, max pooling) or "classic" (the 1998 paper's tanh and average pooling).
-    variant: str = "modern"
-    # "default" (one device), "mirrored" (all GPUs of this machine) or "multiworker" (TF_CONFIG).
-    strategy: str = "default"
-    # float16 compute with float32 weights and logits: faster on recent GPUs, not on CPUs.
-    mixed_precision: bool = False
+    epochs: int = _help(10, "passes over the training set")
+    batch_size: int = _help(64, "images per training step")
+    recipe: str = _help(
+        DEFAULT_RECIPE,
+        "learning-rate schedule and augmentation, by name: 'original' is the constant-rate recipe "
+        "without augmentation (see docs/recipe.md)",
+    )
+    learning_rate: float | None = _help(None, "Adam's (peak) learning rate (default: the recipe's)")
+    seed: int = _help(42, "random seed; the same seed on the same machine gives identical numbers")
+    validation_size: int | None = _help(
+        None, "training images held out for validation (default: 5,000, or a tenth of a smaller training set)"
+    )
+    variant: str = _help(
+        "modern", "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)"
+    )
+    strategy: str = _help("default", "'default' (one device) or 'mirrored' (all GPUs of this machine)")
+    mixed_precision: bool = _help(
+        False, "float16 compute with float32 weights and logits; faster on recent GPUs, not on CPUs"
+    )
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.epochs > 0, f"epochs must be at least 1, got {self.epochs}"),
-            (self.batch_size > 0, f"batch_size must be at least 1, got {self.batch_size}"),
-            (self.recipe in RECIPES, f"recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}"),
-            (
-                self.learning_rate is None or self.learning_rate > 0,
-                f"learning_rate must be positive, got {self.learning_rate}",
-            ),
-            (self.seed >= 0, f"seed must be 0 or more, got {self.seed}"),
-            (
-                self.validation_size is None or self.validation_size > 0,
-                f"validation_size must be at least 1, got {self.validation_size}",
-            ),
-            (self.variant in VARIANTS, f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}"),
-            (
-                self.strategy in STRATEGIES,
-                f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}",
-            ),
-            (
-                isinstance(self.mixed_precision, bool),
-                f"mixed_precision must be True or False, got {self.mixed_precision!r}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        positive = [("epochs", 1), ("batch_size", 1), ("validation_size", 1), ("seed", 0)]
+        for name, least in positive:
+            value = getattr(self, name)
+            if value is not None and value < least:
+                raise ConfigError(f"{name} must be at least {least}, got {value}")
+        if self.learning_rate is not None and self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        one_of("recipe", self.recipe, RECIPES)
+        one_of("variant", self.variant, VARIANTS)
+        one_of("strategy", self.strategy, STRATEGIES)
+        if not isinstance(self.mixed_precision, bool):
+            raise ConfigError(f"mixed_precision must be True or False, got {self.mixed_precision!r}")
 
     @property
     def recipe_settings(self) -> Recipe:
@@ -116,65 +121,64 @@ class TrainConfig:
         return dataclasses.replace(recipe, learning_rate=self.learning_rate)
 
     def resolved_validation_size(self, train_size: int) -> int:
-        """The number of training images held out; refuses to hold out all of them."""
-        size = self.validation_size
-        if size is None:
-            size = min(MNIST_VALIDATION_SIZE, train_size // 10)
-        if size >= train_size:
-            raise ConfigError(f"validation_size {size} leaves no training images out of {train_size}")
-        return size
+        """The number of training images to hold out (split_validation refuses too many)."""
+        return self.validation_size or min(MNIST_VALIDATION_SIZE, train_size // 10)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def boolean(raw: str) -> bool:
-    """Parse an environment flag: true/false, yes/no, on/off or 1/0, any case."""
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
+def field_type(config_field: dataclasses.Field) -> type:
+    """A field's value type: X for `X` and for `X | None`."""
+    hint = typing.get_type_hints(TrainConfig)[config_field.name]
+    return next(kind for kind in typing.get_args(hint) or (hint,) if kind is not type(None))
 
 
-# Notebook parameter -> (environment variable, TrainConfig field or None, parser).
-# A variable also applies when the notebook has no such parameter (e.g. LENET_VARIANT).
-ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str | None, Callable[[str], Any]]] = {
-    "DATA": ("LENET_DATA", None, str),
-    "EPOCHS": ("LENET_EPOCHS", "epochs", int),
-    "BATCH_SIZE": ("LENET_BATCH_SIZE", "batch_size", int),
-    "RECIPE": ("LENET_RECIPE", "recipe", str),
-    "SEED": ("LENET_SEED", "seed", int),
-    "OUTPUT_DIR": ("LENET_OUTPUT_DIR", None, str),
-    "VARIANT": ("LENET_VARIANT", "variant", str),
-    "STRATEGY": ("LENET_STRATEGY", "strategy", str),
-    "MIXED_PRECISION": ("LENET_MIXED_PRECISION", "mixed_precision", boolean),
-}
+SWITCHES = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def parse(config_field: dataclasses.Field, text: str) -> Any:
+    """A field's value from text: true/false, yes/no, on/off or 1/0 for a switch, 'none' for unset.
+
+    Raises ValueError, which the caller words for where the text came from.
+    """
+    text, kind = text.strip(), field_type(config_field)
+    if text.lower() == "none" and config_field.default is None:
+        return None
+    if kind is bool:
+        if text.lower() not in SWITCHES:
+            raise ValueError(text)
+        return SWITCHES[text.lower()]
+    return kind(text)
+
+
+# Notebook parameters that are not TrainConfig fields, each read from LENET_<NAME> too.
+RUN_PARAMETERS = ("DATA", "OUTPUT_DIR")
 
 
 def parameters_from_env(**parameters: Any) -> dict[str, Any]:
-    """Return the notebook's parameters with any LENET_* environment variable applied.
+    """The notebook's parameters with any LENET_<NAME> environment variable applied.
 
-    The environment wins, so CI can run the committed notebook in quick mode unedited.
+    The environment wins, so CI can run the committed notebook in quick mode unedited. A
+    variable applies also when the notebook has no such parameter (e.g. LENET_STRATEGY).
     """
     resolved = dict(parameters)
-    for name, (variable, _field, parse) in ENVIRONMENT_OVERRIDES.items():
-        raw = os.environ.get(variable)
-        if raw is None or raw == "":
+    for name in (*RUN_PARAMETERS, *(f.name.upper() for f in dataclasses.fields(TrainConfig))):
+        raw = os.environ.get(f"LENET_{name}", "")
+        if not raw:
             continue
+        config_field = next((f for f in dataclasses.fields(TrainConfig) if f.name.upper() == name), None)
         try:
-            resolved[name] = parse(raw)
+            resolved[name] = raw if config_field is None else parse(config_field, raw)
         except ValueError:
-            raise ConfigError(f"{variable}={raw!r} is not a valid {parse.__name__}") from None
+            kind = field_type(config_field)
+            kind_name = "boolean" if kind is bool else kind.__name__
+            raise ConfigError(f"LENET_{name}={raw!r} is not a valid {kind_name}") from None
     return resolved
 
 
 def config_from_parameters(parameters: dict[str, Any]) -> TrainConfig:
-    """Build the TrainConfig that the notebook's parameters describe."""
-    fields = {
-        field: parameters[name]
-        for name, (_variable, field, _parse) in ENVIRONMENT_OVERRIDES.items()
-        if field is not None and name in parameters
-    }
-    return TrainConfig(**fields)
+    """The TrainConfig that the notebook's (upper-case) parameters describe."""
+    return TrainConfig(
+        **{f.name: parameters[f.name.upper()] for f in dataclasses.fields(TrainConfig) if f.name.upper() in parameters}
+    )

@@ -32,6 +32,10 @@ class ResultsError(ValueError):
     """A results.json that is missing, unreadable or incomplete."""
 
 
+class OutputError(OSError):
+    """An artifact (results.json, a figure, a model) that could not be written; names the file."""
+
+
 class ImageError(ValueError):
     """An input that cannot be read as a digit image; the message names the file and the problem."""
 

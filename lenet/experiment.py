@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import tensorflow as tf
 
 from lenet import artifacts, reproducibility
 from lenet.checkpoint import checkpoint_dir, remove_checkpoint
 from lenet.config import TrainConfig
 from lenet.data import Mnist, Split, load_mnist, split_validation
-from lenet.distribute import strategy_for
 from lenet.model import build_lenet5
 from lenet.plots import plot_history
 from lenet.training import compile_with_recipe, evaluate, fit, set_seed, steps_per_epoch
@@ -22,6 +22,16 @@ def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
     """Load a data source and hold out the configured validation set."""
     data = load_mnist(source)
     return data, split_validation(data, config.resolved_validation_size(len(data.y_train)))
+
+
+def strategy_for(config: TrainConfig) -> tf.distribute.Strategy:
+    """TensorFlow's default strategy (one device), or for "mirrored" one replica per GPU of this
+    machine (or logical CPU device): each global batch is split across the replicas and their
+    gradients summed, so the recipe is unchanged.
+
+    Not Keras 3's multi-worker training: its `fit` fails across workers (keras-team/keras#20585).
+    """
+    return tf.distribute.MirroredStrategy() if config.strategy == "mirrored" else tf.distribute.get_strategy()
 
 
 def compiled_lenet5(config: TrainConfig, split: Split, num_classes: int = 10) -> keras.Model:

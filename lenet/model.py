@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from lenet.config import VARIANTS, ConfigError
+from lenet.config import VARIANTS, one_of
 
 IMAGE_SHAPE: tuple[int, int, int] = (28, 28, 1)
 
@@ -22,9 +22,7 @@ def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision
     every layer but the logits computes in float16; the logits stay float32 so the
     softmax and the loss are computed at full precision.
     """
-    if variant not in VARIANTS:
-        raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
-    activation, pooling_name, _description = VARIANTS[variant]
+    activation, pooling_name, _description = VARIANTS[one_of("variant", variant, VARIANTS)]
     pooling = POOLING[pooling_name]
     policy = MIXED_PRECISION_POLICY if mixed_precision else None
     return keras.Sequential(
@@ -44,8 +42,3 @@ def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision
         ],
         name="lenet5" if variant == "modern" else f"lenet5_{variant}",
     )
-
-
-def uses_mixed_precision(model: keras.Model) -> bool:
-    """Whether any layer computes in float16, so training needs loss scaling."""
-    return any(layer.dtype_policy.name == MIXED_PRECISION_POLICY for layer in model.layers)

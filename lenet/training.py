@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -13,11 +12,11 @@ import numpy as np
 import tensorflow as tf
 
 from lenet.errors import TrainingError
-from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, training_fingerprint
+from lenet.checkpoint import Checkpoint, remove_checkpoint, training_fingerprint
 from lenet.config import Recipe, TrainConfig
 from lenet.data import ALIGNMENT, Split
 from lenet.lite import LiteModel
-from lenet.model import uses_mixed_precision
+from lenet.progress import EpochRecord
 
 # Evaluation batch size: large for speed; it changes nothing but summation order.
 EVALUATION_BATCH_SIZE = 1024
@@ -54,18 +53,18 @@ def learning_rate_schedule(
 def compile_with_recipe(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
     """Compile with the recipe: Adam on its learning-rate schedule, cross-entropy on logits, accuracy.
 
-    `steps_per_epoch` sets where a decaying schedule ends. A mixed-precision model gets
-    dynamic loss scaling, so small float16 gradients do not flush to zero (Keras adds it only
-    for a model-wide policy, and ours is per layer).
+    `steps_per_epoch` sets where a decaying schedule ends and how many steps run per call into
+    TensorFlow. Mixed precision gets dynamic loss scaling, so small float16 gradients do not
+    flush to zero (Keras adds it only for a model-wide policy, and ours is per layer).
     """
-    schedule = learning_rate_schedule(config.recipe_settings, config.epochs, steps_per_epoch)
-    optimizer = keras.optimizers.Adam(learning_rate=schedule)
-    if uses_mixed_precision(model):
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    optimizer = keras.optimizers.Adam(
+        learning_rate=learning_rate_schedule(config.recipe_settings, config.epochs, steps_per_epoch)
+    )
     model.compile(
-        optimizer=optimizer,
+        optimizer=keras.optimizers.LossScaleOptimizer(optimizer) if config.mixed_precision else optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution(steps_per_epoch),
     )
     return model
 
@@ -165,26 +164,6 @@ def evaluation_batches(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
     return dataset.batch(EVALUATION_BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
 
 
-class EpochRecord(keras.callbacks.Callback):
-    """The per-epoch history as Keras logs it, plus wall-clock seconds (training + validation).
-
-    It can start from the history of a checkpoint, so a resumed run reports every epoch.
-    """
-
-    def __init__(self, history: dict[str, list[float]] | None = None) -> None:
-        super().__init__()
-        self.history: dict[str, list[float]] = {name: list(values) for name, values in (history or {}).items()}
-        self._start = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        for name, value in (logs or {}).items():
-            self.history.setdefault(name, []).append(float(value))
-        self.history.setdefault("seconds", []).append(round(time.perf_counter() - self._start, 3))
-
-
 def steps_per_epoch(size: int, batch_size: int) -> int:
     return -(-size // batch_size)
 
@@ -195,19 +174,16 @@ MAX_STEPS_PER_EXECUTION = 100
 
 
 def steps_per_execution(steps: int, limit: int = MAX_STEPS_PER_EXECUTION) -> int:
-    """The largest divisor of `steps` (an epoch's steps) that is at most `limit`.
+    """The largest divisor of `steps` (an epoch's steps) that is at most `limit`; 1 under several replicas.
 
-    A divisor, so every execution ends inside one epoch and epoch boundaries, validation
-    and per-epoch callbacks fall exactly where they do with one step per execution.
+    A divisor, so every execution ends inside one epoch and epoch boundaries, validation and
+    per-epoch callbacks fall exactly where they do with one step per execution. Keras 3.15
+    cannot run several steps per execution under a multi-replica strategy (its multi-step loop
+    fails to feed a placeholder), so replicated models take one.
     """
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        return 1
     return max(divisor for divisor in range(1, min(steps, limit) + 1) if steps % divisor == 0)
-
-
-def use_steps_per_execution(model: keras.Model, steps: int) -> None:
-    """Set a compiled model's steps per execution, dropping functions traced for another value."""
-    if model.steps_per_execution != steps:
-        model.steps_per_execution = steps
-        model.train_function = model.test_function = model.predict_function = None
 
 
 def fit(
@@ -226,33 +202,32 @@ def fit(
     checkpoint stays until `save_artifacts` writes the run's results (or the loss turns NaN).
     A NaN or infinite loss stops training with a TrainingError.
     """
-    checkpoint = None
-    record = EpochRecord()
+    record, checkpoint = EpochRecord(), None
     if checkpoint_dir is not None:
         checkpoint = Checkpoint(checkpoint_dir, config, training_fingerprint(split))
         record = EpochRecord(checkpoint.restore(model))
+        checkpoint.history = record.history  # each epoch's checkpoint holds the history so far
     first_epoch = len(record.history.get("loss", []))
-    own_callbacks = [record, keras.callbacks.TerminateOnNaN()]
-    if checkpoint is not None:
-        own_callbacks.append(CheckpointEveryEpoch(checkpoint, record.history))
-    steps = steps_per_epoch(len(split.y_train), config.batch_size)
-    # Keras 3.15 cannot run several steps per execution under a multi-replica strategy
-    # (its multi-step loop fails to feed a placeholder), so replicated models take one.
-    replicated = model.distribute_strategy.num_replicas_in_sync > 1
-    use_steps_per_execution(model, 1 if replicated else steps_per_execution(steps))
     if first_epoch < config.epochs:
         model.fit(
             training_batches(split.x_train, split.y_train, config, first_epoch=first_epoch),
             validation_data=evaluation_batches(split.x_val, split.y_val),
             epochs=config.epochs,
             initial_epoch=first_epoch,
-            steps_per_epoch=steps,
-            callbacks=[*own_callbacks, *(callbacks or [])],
+            steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
+            callbacks=[
+                record,
+                keras.callbacks.TerminateOnNaN(),
+                *([checkpoint] if checkpoint else []),
+                *(callbacks or []),
+            ],
             shuffle=False,  # training_batches already shuffles, reproducibly
             verbose=verbose,
         )
     losses = record.history.get("loss", [])
-    if not all(math.isfinite(loss) for loss in losses):  # CheckpointEveryEpoch removed the checkpoint
+    if not all(math.isfinite(loss) for loss in losses):
+        if checkpoint is not None:  # the same config would diverge again: nothing to resume
+            remove_checkpoint(checkpoint.directory)
         raise TrainingError(
             f"training stopped: the loss became {losses[-1]} in epoch "
             f"{len(losses)} of {config.epochs} (learning_rate={config.recipe_settings.learning_rate:g}); "

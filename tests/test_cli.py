@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
-import typing
 from pathlib import Path
 
 import numpy as np
@@ -69,26 +66,6 @@ def test_every_config_field_is_a_train_flag_with_its_default():
     assert arguments.data == "keras" and arguments.out == cli.DEFAULT_OUTPUT_DIR
     changed = parser.parse_args(["train", "--epochs", "3", "--learning-rate", "0.01", "--validation-size", "100"])
     assert (changed.epochs, changed.learning_rate, changed.validation_size) == (3, 0.01, 100)
-
-
-def test_config_fields_of_any_kind_become_flags():
-    """Fields other helpers add (a variant, a switch, an optional name) get flags by themselves."""
-
-    @dataclasses.dataclass(frozen=True)
-    class Config:
-        variant: typing.Literal["modern", "classic"] = "modern"
-        mixed_precision: bool = False
-        strategy: str | None = None
-        rate: float = 0.5
-
-    parser = argparse.ArgumentParser()
-    cli.add_config_flags(parser, Config)
-    assert vars(parser.parse_args([])) == dataclasses.asdict(Config())
-    given = parser.parse_args(["--variant", "classic", "--mixed-precision", "--strategy", "mirrored", "--rate", "2"])
-    assert vars(given) == {"variant": "classic", "mixed_precision": True, "strategy": "mirrored", "rate": 2.0}
-    assert parser.parse_args(["--no-mixed-precision"]).mixed_precision is False
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--variant", "ancient"])
 
 
 @pytest.mark.slow

@@ -31,9 +31,21 @@ def test_nonsense_values_are_refused(field, value):
         lenet.TrainConfig(**{field: value})
 
 
-def test_validation_size_must_leave_training_images():
-    with pytest.raises(lenet.ConfigError, match="leaves no training images"):
-        lenet.TrainConfig(validation_size=4_000).resolved_validation_size(4_000)
+def test_validation_size_must_leave_training_images(sample):
+    size = lenet.TrainConfig(validation_size=4_000).resolved_validation_size(len(sample.y_train))
+    with pytest.raises(lenet.DataError, match="cannot hold out 4000 of 4000 training images"):
+        lenet.split_validation(sample, size)
+
+
+def test_every_field_is_read_from_its_environment_variable(monkeypatch):
+    """LENET_<FIELD> for every TrainConfig field, derived from the field: none can be forgotten."""
+    values = {"LEARNING_RATE": ("0.01", 0.01), "VALIDATION_SIZE": ("none", None), "SEED": ("7", 7)}
+    for name, (raw, _value) in values.items():
+        monkeypatch.setenv(f"LENET_{name}", raw)
+    params = parameters_from_env(VALIDATION_SIZE=100)
+    assert {name: params[name] for name in values} == {name: value for name, (_raw, value) in values.items()}
+    config = config_from_parameters(params)
+    assert (config.learning_rate, config.validation_size, config.seed) == (0.01, None, 7)
 
 
 def test_environment_overrides_notebook_parameters(monkeypatch):
