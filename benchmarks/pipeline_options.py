@@ -47,15 +47,14 @@ def main() -> None:
     parser.add_argument("--recipe", help="a TrainConfig recipe (default: the default recipe)")
     args = parser.parse_args()
     import lenet
-    from lenet.training import steps_per_epoch, steps_per_execution, use_steps_per_execution
+    from lenet.training import steps_per_epoch
 
     config = lenet.TrainConfig(epochs=1, **({"recipe": args.recipe} if args.recipe else {}))
     _, split = lenet.prepare_data(args.data, config)
     x, y = split.x_train[: args.train_limit], split.y_train[: args.train_limit]
     lenet.set_seed(0)
     steps = steps_per_epoch(len(y), config.batch_size)
-    model = lenet.compile_with_recipe(lenet.build_lenet5(), config, steps)
-    use_steps_per_execution(model, steps_per_execution(steps))
+    model = lenet.compile_with_recipe(lenet.build_lenet5(), config, steps)  # with its steps per execution
     variants = args.variants.split(",")
     times: dict[str, list[tuple[float, float]]] = {variant: [] for variant in variants}
     load_before = os.getloadavg()

@@ -3,10 +3,9 @@ the shipped sample."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -184,43 +183,33 @@ def _class_names(directory: Path) -> tuple[str, ...]:
     return FASHION_NAMES if "fashion" in directory.resolve().name.lower() else DIGIT_NAMES
 
 
-def download_mnist(url: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Download Keras's mnist.npz into the Keras cache (KERAS_HOME or ~/.keras), once.
+def download_mnist(url: str | None = None) -> Path:
+    """Keras's mnist.npz in Keras's cache (KERAS_HOME or ~/.keras), downloaded once.
 
-    The file must have the sha256 KERAS_MNIST_SHA256. It is downloaded into a temporary
-    folder and moved into the cache only once verified, so a corrupted, truncated or
-    interrupted download never stays in the cache.
+    keras.utils.get_file checks the sha256 and downloads again over a damaged cached copy; on
+    top of it, a download that fails the check is deleted (get_file keeps it), so a corrupted
+    or truncated file never stays in the cache.
     """
     import keras  # imported here so that loading a local file never needs TensorFlow
 
     url = url or os.environ.get("LENET_MNIST_URL") or KERAS_MNIST_URL
-    target = Path(cache_dir or keras_cache_dir()) / "datasets" / "mnist.npz"
-    if target.is_file():
-        if file_sha256(target) == KERAS_MNIST_SHA256:
-            return target
-        target.unlink()  # a stale or damaged copy: replaced by a verified download, or gone
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".mnist-download-"))
+    cache = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    with contextlib.suppress(OSError):  # get_file takes a cache it cannot write in for /tmp/.keras
+        (cache / "datasets").mkdir(parents=True, exist_ok=True)
     try:
-        downloaded = keras.utils.get_file(
-            "mnist.npz",
-            origin=url,
-            file_hash=KERAS_MNIST_SHA256,
-            hash_algorithm="sha256",
-            cache_dir=staging,
-            cache_subdir="",
+        return Path(
+            keras.utils.get_file(
+                "mnist.npz", url, file_hash=KERAS_MNIST_SHA256, hash_algorithm="sha256", cache_dir=cache
+            )
         )
-        os.replace(downloaded, target)
     except ValueError:  # Keras's checksum mismatch
+        (cache / "datasets" / "mnist.npz").unlink(missing_ok=True)
         raise DataError(
             f"{url}: the downloaded file is corrupted or truncated (its sha256 is not "
             f"{KERAS_MNIST_SHA256}); it was not kept. {OFFLINE_HINT}"
         ) from None
     except Exception as error:  # urllib and HTTP errors, refused connections
         raise DataError(f"could not download MNIST from {url}: {error}. {OFFLINE_HINT}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 OFFLINE_HINT = (
@@ -228,17 +217,6 @@ OFFLINE_HINT = (
     "(the notebook and the CLI read it), pass --data path/to/mnist.npz to the CLI, or call "
     "load_mnist('path/to/mnist.npz')"
 )
-
-
-def keras_cache_dir() -> Path:
-    """Keras's cache folder, as keras.datasets uses it: KERAS_HOME, else ~/.keras.
-
-    Like Keras, it falls back to the temporary folder when the home folder is read-only.
-    """
-    if os.environ.get("KERAS_HOME"):
-        return Path(os.environ["KERAS_HOME"])
-    home = Path.home() if os.access(Path.home(), os.W_OK) else Path(tempfile.gettempdir())
-    return home / ".keras"
 
 
 def file_sha256(path: Path) -> str:

@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from lenet.errors import ModelError
+from lenet.errors import ModelError, first_line
 from lenet.lite import LITE_SUFFIX  # lenet.lite imports only NumPy until it converts
 
 
@@ -51,7 +51,7 @@ def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
                 "code, so Keras's safe mode does not load it; only load such a file with "
                 "keras.saving.load_model(path, safe_mode=False) if you trust where it came from"
             ) from None
-        raise ModelError(f"{path}: not a Keras model ({_first_line(message, error)})") from None
+        raise ModelError(f"{path}: not a Keras model ({first_line(error)})") from None
     if not isinstance(model, keras.Model):
         raise ModelError(f"{path}: not a Keras model (holds a {type(model).__name__})")
     check_digit_model(model, path)
@@ -75,7 +75,7 @@ def load_lite(path: Path) -> Any:
     try:
         return LiteModel.load(path)
     except (ValueError, RuntimeError) as error:  # the interpreter's answer to a file it cannot read
-        raise ModelError(f"{path}: not a LiteRT model ({_first_line(str(error), error)})") from None
+        raise ModelError(f"{path}: not a LiteRT model ({first_line(error)})") from None
 
 
 def shipped_lite() -> Any:
@@ -102,7 +102,3 @@ def check_digit_model(model: Any, path: str | Path) -> None:
             f"{path}: not a digit model: takes {input_shape} and gives {output_shape}, "
             "expected (28, 28, 1) images and 10 class scores"
         )
-
-
-def _first_line(message: str, error: Exception) -> str:
-    return (message.strip().splitlines() or [type(error).__name__])[0][:200]

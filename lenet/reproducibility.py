@@ -144,22 +144,26 @@ def differences(recorded: dict[str, Any], reproduced: dict[str, Any]) -> list[st
 
     Compared as Python floats from JSON, which hold float32 results exactly.
     """
-    lines = []
+
+    def line(label: str, expected: dict[str, Any], actual: dict[str, Any]) -> str:
+        changed = [
+            f"{name} {actual.get(name)!r} (recorded {value!r})"
+            for name, value in expected.items()
+            if actual.get(name) != value
+        ]
+        return f"{label}: " + ("DIFFERENT: " + ", ".join(changed) if changed else "identical")
+
     history, again = recorded["history"], reproduced["history"]
-    for epoch in range(len(history["loss"])):
-        changed = [
-            f"{name} {again[name][epoch]!r} (recorded {values[epoch]!r})"
-            for name, values in history.items()
-            if again.get(name, [None] * (epoch + 1))[epoch] != values[epoch]
-        ]
-        lines.append(f"epoch {epoch + 1}: " + ("identical" if not changed else "DIFFERENT: " + ", ".join(changed)))
+    lines = [
+        line(
+            f"epoch {epoch + 1}",
+            {name: values[epoch] for name, values in history.items()},
+            {name: values[epoch] for name, values in again.items() if epoch < len(values)},
+        )
+        for epoch in range(len(history["loss"]))
+    ]
     if recorded.get("test") is not None:
-        changed = [
-            f"{name} {reproduced['test'][name]!r} (recorded {value!r})"
-            for name, value in recorded["test"].items()
-            if reproduced["test"].get(name) != value
-        ]
-        lines.append("test: " + ("identical" if not changed else "DIFFERENT: " + ", ".join(changed)))
+        lines.append(line("test", recorded["test"], reproduced["test"] or {}))
     return lines
 
 

@@ -42,6 +42,8 @@ def test_the_notebooks_cells_give_lenet_trains_numbers(trained_on_sample, tmp_pa
         monkeypatch.setenv(variable, str(value))
     namespace = run_cells(code_cells(), {"__name__": "__main__"})
     assert isinstance(namespace["schedule"], keras.optimizers.schedules.CosineDecay)  # the code shown
+    # Its compile runs several steps per call into TensorFlow, as lenet's does (57 steps: all of them).
+    assert namespace["model"].steps_per_execution == lenet.steps_per_execution(namespace["steps_per_epoch"]) > 1
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["config"] == expected["config"] and results["data"] == expected["data"]
     assert results["history"] == expected["history"]  # every per-epoch number, exactly

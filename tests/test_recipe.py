@@ -16,15 +16,19 @@ def test_original_is_a_constant_rate_and_no_augmentation(sample):
     config = lenet.TrainConfig(recipe="original", epochs=2, batch_size=100)
     assert learning_rate_schedule(config.recipe_settings, config.epochs, 10) == 1e-3
     assert not config.recipe_settings.augments
-    # The batches are the training images themselves, in the shuffled order, untouched.
+    # The batches are the training images themselves, untouched, each once per epoch, shuffled.
     x, y = sample.x_train[:300], sample.y_train[:300]
-    for (images, labels), order in zip(
-        training_batches(x, y, config).take(3),
-        np.split(np.random.default_rng([config.seed, 0]).permutation(300), 3),
-        strict=True,
-    ):
-        np.testing.assert_array_equal(images.numpy()[..., 0], x[order])
-        np.testing.assert_array_equal(labels.numpy(), y[order])
+    batches = list(training_batches(x, y, config))  # 2 epochs of 3 batches
+    epochs = [batches[:3], batches[3:]]
+    for epoch in epochs:
+        images = np.concatenate([batch_images.numpy()[..., 0] for batch_images, _ in epoch])
+        labels = np.concatenate([batch_labels.numpy() for _, batch_labels in epoch])
+        order = [
+            next(i for i in range(300) if (x[i] == image).all() and y[i] == label)
+            for image, label in zip(images, labels, strict=True)
+        ]
+        assert sorted(order) == list(range(300)) and order != sorted(order)
+    assert not np.array_equal(epochs[0][0][0].numpy(), epochs[1][0][0].numpy())  # another order each epoch
 
 
 def test_the_default_recipe_decays_to_zero_and_augments():
@@ -93,4 +97,12 @@ def test_results_record_the_recipe_by_name_and_settings(trained_on_sample):
     _, results, _ = trained_on_sample
     config = lenet.TrainConfig()
     assert results["config"]["recipe"] == config.recipe
-    assert results["recipe"] == {"name": config.recipe, **vars(config.recipe_settings)}
+    assert results["recipe"] == {
+        "name": "shift-2e-3",
+        "learning_rate": 0.002,
+        "schedule": "cosine",
+        "warmup_epochs": 0.0,
+        "shift": 2,
+        "rotation": 0.0,
+        "zoom": 0.0,
+    }

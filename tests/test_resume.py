@@ -1,11 +1,6 @@
-"""Interrupted runs resume from their last completed epoch and end with identical numbers."""
+"""Checkpoints: a finished fit is restored, another run's checkpoint is refused (an interrupted
+`lenet train` resuming with identical numbers: test_cli)."""
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -15,64 +10,6 @@ import lenet
 from lenet.checkpoint import STATE_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-# Trains 3 epochs on the sample like the trained_on_sample fixture, in fresh processes (so the
-# comparison also shows that processes give identical numbers); with a kill point it
-# SIGKILLs itself (no cleanup, no Python exit handlers) at the first batch end Keras reports
-# in that epoch: before its validation and its checkpoint. (fit runs several steps per
-# execution, so Keras reports batch ends only every few dozen batches.)
-TRAIN = textwrap.dedent(
-    """
-    import os, signal, sys
-    import keras
-    import lenet
-    from lenet import experiment, training
-
-    class KillAt(keras.callbacks.Callback):
-        def __init__(self, epoch):
-            super().__init__()
-            self.epoch, self.current = epoch, 0
-        def on_epoch_begin(self, epoch, logs=None):
-            self.current = epoch
-        def on_train_batch_end(self, batch, logs=None):
-            if self.current == self.epoch:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    if len(sys.argv) > 2:
-        epoch = int(sys.argv[2])
-        experiment.fit = lambda *args, callbacks=None, **kwargs: training.fit(
-            *args, callbacks=[KillAt(epoch), *(callbacks or [])], **kwargs
-        )
-    lenet.train_and_evaluate(lenet.TrainConfig(epochs=3), "sample", sys.argv[1], verbose=0)
-    """
-)
-
-
-def train(output_dir, *kill_at):
-    return subprocess.run(
-        [sys.executable, "-c", TRAIN, str(output_dir), *map(str, kill_at)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
-
-
-@pytest.mark.slow
-def test_a_run_killed_mid_epoch_resumes_and_ends_with_identical_numbers(tmp_path, trained_on_sample):
-    _uninterrupted_dir, uninterrupted, _ = trained_on_sample
-    killed = train(tmp_path, 1)  # during the second epoch
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    state = json.loads((tmp_path / ".checkpoint" / STATE_FILE).read_text())
-    assert state["epochs_done"] == 1 and not (tmp_path / "results.json").exists()
-
-    resumed = train(tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    results = lenet.load_results(tmp_path / "results.json")
-    assert results["history"] == uninterrupted["history"]
-    assert results["test"] == uninterrupted["test"]
-    assert len(results["seconds_per_epoch"]) == 3
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["lenet5.keras", "results.json", "results.png"]
 
 
 def small_split(sample, size=640):

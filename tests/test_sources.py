@@ -1,4 +1,5 @@
-"""Every data source README and docs/beyond.md list trains end to end through `lenet train` (not only loads)."""
+"""Every data source README and docs/beyond.md list trains end to end through `lenet train` (not only loads);
+the shipped sample: conftest's trained_on_sample."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 import lenet
 from lenet import cli
-from lenet.data import IDX_FILES
+from lenet.data import IDX_FILES, aligned
 from lenet.idx import write_idx
 
 TRAIN, TEST = 640, 100  # a few batches each: enough for one real epoch in about a second
@@ -36,17 +37,7 @@ def train_one_epoch(data: str, out) -> dict:
     return results
 
 
-def test_the_shipped_sample_trains(tmp_path):
-    assert cli.main(["train", "--data", "sample", "--epochs", "1", "--out", str(tmp_path)]) == 0
-    assert json.loads((tmp_path / "results.json").read_text())["data"]["source"] == "sample"
-
-
-def test_a_keras_layout_npz_trains(tmp_path, tiny):
-    np.savez(tmp_path / "mnist.npz", **tiny)
-    train_one_epoch(str(tmp_path / "mnist.npz"), tmp_path / "run")
-
-
-def test_a_read_only_npz_trains(tmp_path, tiny):
+def test_a_keras_layout_npz_trains_even_read_only(tmp_path, tiny):
     np.savez(tmp_path / "mnist.npz", **tiny)
     os.chmod(tmp_path / "mnist.npz", stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     train_one_epoch(str(tmp_path / "mnist.npz"), tmp_path / "run")
@@ -58,38 +49,29 @@ def test_keras_reads_lenet_mnist_path_and_trains(tmp_path, tiny, monkeypatch):
     train_one_epoch("keras", tmp_path / "run")
 
 
-@pytest.mark.parametrize("suffix", ["", ".gz"])
-def test_an_idx_directory_trains(tmp_path, tiny, suffix):
+def test_an_idx_directory_trains_with_plain_and_gzipped_files(tmp_path, tiny):
     folder = tmp_path / "idx"
     folder.mkdir()
-    for key, stem in IDX_FILES.items():
-        write_idx(folder / f"{stem}{suffix}", tiny[key])
+    for index, (key, stem) in enumerate(IDX_FILES.items()):
+        write_idx(folder / (f"{stem}.gz" if index % 2 else stem), tiny[key])
     train_one_epoch(str(folder), tmp_path / "run")
 
 
-def test_read_only_and_memory_mapped_arrays_train(tmp_path, tiny):
-    """Arrays TensorFlow must not share (read-only, memory-mapped) are copied, not refused."""
-    arrays = {}
-    for key, array in tiny.items():
-        np.save(tmp_path / f"{key}.npy", array)
-        arrays[key] = np.load(tmp_path / f"{key}.npy", mmap_mode="r")
-        assert not arrays[key].flags.writeable
-    data = lenet.Mnist(**arrays, source="memory-mapped")
-    config = lenet.TrainConfig(epochs=1, validation_size=64)
-    split = lenet.split_validation(data, 64)
-    lenet.set_seed(config.seed)
-    history = lenet.fit(lenet.compiled_lenet5(config, split), split, config, verbose=0)
-    assert np.isfinite(history["loss"][0])
+def test_arrays_tensorflow_must_not_share_are_copied_and_batched(tmp_path, tiny):
+    """Read-only and memory-mapped arrays (a user's own Mnist) become copies, never refused;
+    an aligned writeable array is shared (test_steps_per_execution)."""
+    from lenet.training import shared_tensor, training_batches
 
-
-def test_shared_tensor_copies_a_read_only_array_even_when_aligned():
-    from lenet.data import aligned
-    from lenet.training import shared_tensor
-
-    array = aligned(np.arange(4096, dtype=np.uint8).reshape(64, 64))
-    array.flags.writeable = False
-    tensor = shared_tensor(array)
-    np.testing.assert_array_equal(tensor.numpy(), array)
+    np.save(tmp_path / "x.npy", tiny["x_train"])
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    read_only = aligned(tiny["x_train"])
+    read_only.flags.writeable = False
+    for array in (mapped, read_only):
+        tensor = shared_tensor(array)
+        np.testing.assert_array_equal(tensor.numpy(), array)
+        assert tensor.numpy().ctypes.data != array.ctypes.data  # its own memory: a copy
+    images, labels = next(iter(training_batches(mapped, tiny["y_train"], lenet.TrainConfig(epochs=1))))
+    assert images.shape == (64, 28, 28, 1) and labels.shape == (64,)
 
 
 def test_an_unexpected_failure_is_one_line_and_a_saved_traceback(tmp_path, capsys, monkeypatch):
