@@ -428,14 +428,16 @@ def run_predict(arguments: argparse.Namespace) -> int:
     import numpy as np
 
     from lenet.images import image_files, load_digit
-    from lenet.model_file import MODEL_SUFFIXES, load_model
+    from lenet.lite import LITE_SUFFIX
+    from lenet.model_file import MODEL_SUFFIXES, load_model, shipped_lite_matches
 
-    import_tensorflow(arguments)
     model_path, images = None, arguments.images
     if Path(images[0]).suffix.lower() in MODEL_SUFFIXES:  # `lenet predict MODEL IMAGE...`
         model_path, images = images[0], images[1:]
         if not images:
             raise ConfigError("no images given after the model")
+    if not (Path(model_path).suffix.lower() == LITE_SUFFIX if model_path else shipped_lite_matches()):
+        import_tensorflow(arguments)  # a Keras model; a LiteRT file predicts without TensorFlow
     model = load_model(model_path, lite=True)  # the shipped LiteRT file if it matches the weights
     good: list[Path] = []
     digits: list[np.ndarray] = []

@@ -24,18 +24,7 @@ ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
 NUM_CLASSES = 10
 DIGIT_NAMES = tuple(str(digit) for digit in range(NUM_CLASSES))
 # Fashion-MNIST's labels 0-9 (Xiao, Rasul and Vollgraf, 2017).
-FASHION_NAMES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
+FASHION_NAMES = tuple("T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot".split(","))
 # The four files of an MNIST-style IDX distribution, each plain or .gz.
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",

@@ -43,12 +43,16 @@ def test_lenet_predict_prints_no_tensorflow_start_up_lines(tmp_path, sample):
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
 
     def predict(**extra: str) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "lenet", "predict", str(image)]
+        # As `lenet predict IMAGE`, and saying whether TensorFlow was imported.
+        code = "import sys; from lenet.cli import main; main(sys.argv[1:]); print('tensorflow' in sys.modules)"
+        command = [sys.executable, "-c", code, "predict", str(image)]
         return subprocess.run(command, env={**env, **extra}, capture_output=True, text=True, timeout=300)
 
     quiet = predict()
     assert quiet.returncode == 0 and "digit.png" in quiet.stdout
     assert quiet.stderr == ""
+    # The shipped LiteRT file predicts without TensorFlow's seconds of start-up (docs/performance.md).
+    assert quiet.stdout.splitlines()[-1] == "False"
     asked = predict(TF_CPP_MIN_LOG_LEVEL="0")  # the user asked for TensorFlow's log: it is there
     assert asked.returncode == 0 and startup.CPP_LOG_LINE.search(asked.stderr), asked.stderr
 
