@@ -130,7 +130,10 @@ def sweep(
     out = Path(out).resolve()
     report = progress or (lambda line: None)
     done = finished_runs(out / SWEEP_JSON, runs)
-    ray = import_ray()
+    try:
+        import ray
+    except ImportError:
+        raise SweepError("sweeps run on Ray, which is not installed: pip install 'lenet[sweep]'") from None
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, logging_level="WARNING")
@@ -175,14 +178,6 @@ def sweep(
             + "; ".join(f"{name}: {problem}" for name, problem in failed.items())
         )
     return result
-
-
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise SweepError("sweeps run on Ray, which is not installed: pip install 'lenet[sweep]'") from None
-    return ray
 
 
 def worker_data(source: str) -> str:
@@ -233,8 +228,8 @@ def finished_runs(path: Path, runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
 
     The one test of "already done": an entry must record the run's whole identity, since a name
     alone is not unique across sweeps into one OUT (it keeps the data's basename only:
-    /a/mnist.npz and /b/mnist.npz, or ./sample and the source "sample", share one). Such a rerun
-    then meets the other run's checkpoint in OUT/runs/NAME, which refuses other data or settings.
+    /a/mnist.npz and /b/mnist.npz, or ./sample and the source "sample", share one). Such a run
+    trains again in OUT/runs/NAME, where an interrupted other run's checkpoint refuses to resume.
     """
     if not path.exists():
         return {}

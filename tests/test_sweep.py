@@ -187,7 +187,7 @@ def test_a_sweep_writes_once_per_finished_run_and_names_the_failed_ones(tmp_path
         runs[1].name: {"results": entry(1, "modern", 0.98, 0.97, 3.0)["results"], "node": node, "seconds": 7.0},
         runs[2].name: "lenet.errors.TrainingError: the loss became NaN",
     }
-    monkeypatch.setattr(module, "import_ray", lambda: fake_ray(outcomes))
+    monkeypatch.setitem(sys.modules, "ray", fake_ray(outcomes))
     write_sweep, writes = module.write_sweep, []
     monkeypatch.setattr(module, "write_sweep", lambda *arguments: writes.append(1) or write_sweep(*arguments))
     lines = []
