@@ -163,11 +163,11 @@ def sweep(
             run = waiting.pop(ref)
             try:
                 done[run.name] = {**run.identity(), "threads": threads, **ray.get(ref)}
+                line = progress_line(done[run.name])
             except ray.exceptions.RayError as error:
                 failed[run.name] = last_line(error)
-                report(f"[{len(done) + len(failed)}/{len(runs)}] {run.name}: FAILED: {failed[run.name]}")
-            else:
-                report(f"[{len(done) + len(failed)}/{len(runs)}] {progress_line(done[run.name])}")
+                line = f"{run.name}: FAILED: {failed[run.name]}"
+            report(f"[{len(done) + len(failed)}/{len(runs)}] {line}")
             result = write_sweep(out, runs, done, failed)
     finally:
         if started_here:
