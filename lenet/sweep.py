@@ -4,26 +4,18 @@
     study = sweep(runs, "runs/study")                       # a local Ray instance
     study = sweep(runs, "/shared/study", address="auto")     # the cluster this machine is in
 
-Ray schedules the runs; this module adds only what Ray cannot know:
-
-- each run is `lenet.train_and_evaluate` in a fresh worker process (a Ray task with
-  `max_calls=1`) with `threads` CPUs and as many intra-op threads, so one run per core by
-  default, and a run's numbers are those of `lenet train` with its config (which pins one
-  intra-op thread; `TF_NUM_INTRAOP_THREADS=N lenet train` for `threads=N`);
-- a run whose worker or node dies is retried by Ray and resumes from the checkpoint in its
-  output directory (OUT/runs/NAME), so OUT must be storage every node sees;
-- OUT/sweep.json is rewritten after every finished run, and a sweep started again with the
-  same OUT skips the runs it records;
-- a bad grid (an unknown field or value, a data path missing on a node) fails before any run.
-
-Ray is an optional dependency (`pip install 'lenet[sweep]'`), imported only when a sweep
-starts; `import lenet` never imports it.
+Ray schedules the runs; this module adds what it cannot know (docs/sweep.md): a fresh worker
+per run with `threads` CPUs and intra-op threads (the numbers of `lenet train`), a retry that
+resumes from the run's checkpoint in OUT/runs/NAME (storage every node sees), OUT/sweep.json
+to skip finished runs on a restart, and a bad grid refused before any run. Ray is imported
+only when a sweep starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
 import re
 import socket
@@ -33,8 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lenet.errors import RunsFailed, SweepError, last_line
-from lenet.config import ConfigError, TrainConfig
+from lenet.config import TrainConfig
+from lenet.errors import ConfigError, RunsFailed, SweepError, last_line
 
 SWEEP_JSON = "sweep.json"
 # Data sources that name a download or the shipped sample rather than a path.
@@ -51,16 +43,15 @@ class Run:
 
     @property
     def name(self) -> str:
-        """The run's directory name: its data, its seed and every field off the default."""
-        defaults = TrainConfig()
-        parts = [_slug(Path(self.data).name or self.data), f"seed-{self.config.seed}"]
-        for field in dataclasses.fields(TrainConfig):
-            value = getattr(self.config, field.name)
-            if field.name != "seed" and value != getattr(defaults, field.name):
-                parts.append(f"{field.name}-{_slug(str(value))}")
-        if not self.evaluate_test:
-            parts.append("no-test")
-        return "_".join(parts)
+        """Its directory, OUT/runs/NAME: its data's basename, its seed and every field off the default."""
+        defaults, config = TrainConfig().to_dict(), self.config.to_dict()
+        off = [f"{key}-{_slug(str(config[key]))}" for key in config if key != "seed" and config[key] != defaults[key]]
+        parts = [_slug(Path(self.data).name or self.data), f"seed-{self.config.seed}", *off]
+        return "_".join(parts if self.evaluate_test else [*parts, "no-test"])
+
+    def identity(self) -> dict[str, Any]:
+        """What sweep.json records of the run, and all a restarted sweep compares (see finished_runs)."""
+        return dict(name=self.name, data=self.data, config=self.config.to_dict(), evaluate_test=self.evaluate_test)
 
 
 def _slug(text: str) -> str:
@@ -68,12 +59,8 @@ def _slug(text: str) -> str:
 
 
 def grid(data: str | Sequence[str] = "keras", evaluate_test: bool = True, **values: Any) -> list[Run]:
-    """Every combination of `values` (TrainConfig fields, each a value or a list) for each data source.
-
-    `grid("sample", seed=[0, 1], variant=["modern", "classic"], epochs=2)` gives 4 runs, seeds
-    outermost. Any field works, e.g. a `recipe` field once TrainConfig has one; an unknown
-    field or a bad value raises ConfigError before anything runs.
-    """
+    """Every combination of `values` (TrainConfig fields, each a value or a list) per data source, seeds outermost
+    when given first; an unknown field or a bad value raises ConfigError before anything runs."""
     known = [field.name for field in dataclasses.fields(TrainConfig)]
     unknown = [name for name in values if name not in known]
     if unknown:
@@ -87,62 +74,30 @@ def grid(data: str | Sequence[str] = "keras", evaluate_test: bool = True, **valu
     ]
 
 
-def check_runs(runs: Sequence[Run]) -> None:
-    """Refuse an empty grid and runs that would share an output directory."""
-    if not runs:
-        raise ConfigError("the grid holds no runs")
-    names = [run.name for run in runs]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise ConfigError(f"runs would share an output directory: {', '.join(twice)} (a value given twice?)")
-
-
 # --- What runs on a worker. Module-level, so Ray ships it by reference (the workers need lenet).
 
 
 def train_run(config: dict[str, Any], data: str, output_dir: str, evaluate_test: bool) -> dict[str, Any]:
-    """One run in this (fresh) worker process; returns its results, node and seconds.
-
-    The worker starts with TF_NUM_INTRAOP_THREADS in its environment (Ray's runtime_env),
-    since TensorFlow reads its thread count once, when it starts.
-    """
+    """One run in a fresh worker, whose TF_NUM_INTRAOP_THREADS Ray's runtime_env has set (TensorFlow reads it once)."""
     start = time.perf_counter()
     import ray
 
+    from lenet.checkpoint import saved_epochs
     from lenet.experiment import train_and_evaluate
 
-    resumed = checkpointed_epochs(output_dir)  # > 0 when an earlier attempt was cut short
+    resumed = saved_epochs(output_dir)  # > 0 when an earlier attempt was cut short
     results = train_and_evaluate(TrainConfig(**config), data, output_dir, verbose=0, evaluate_test=evaluate_test)
-    return {
-        "results": results,
-        "node": node_identity(ray),
-        "seconds": round(time.perf_counter() - start, 3),
-        "resumed_after_epoch": resumed,
-    }
-
-
-def checkpointed_epochs(output_dir: str | Path) -> int:
-    """Epochs saved in a run's checkpoint (0 without one)."""
-    import json
-
-    from lenet.checkpoint import STATE_FILE, checkpoint_dir
-
-    try:
-        return int(json.loads((checkpoint_dir(output_dir) / STATE_FILE).read_text())["epochs_done"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
+    seconds = round(time.perf_counter() - start, 3)
+    return {"results": results, "node": node_identity(ray), "seconds": seconds, "resumed_after_epoch": resumed}
 
 
 def node_identity(ray: Any) -> dict[str, str]:
-    return {
-        "id": ray.get_runtime_context().get_node_id(),
-        "ip": ray.util.get_node_ip_address(),
-        "hostname": socket.gethostname(),
-    }
+    context = ray.get_runtime_context()
+    return {"id": context.get_node_id(), "ip": ray.util.get_node_ip_address(), "hostname": socket.gethostname()}
 
 
 def missing_paths(paths: list[str]) -> dict[str, Any]:
-    """The paths this node lacks, and the node (a probe run on every node before the sweep)."""
+    """The node, and the paths it lacks (a probe on every node before the sweep)."""
     import ray
 
     return {"node": node_identity(ray), "missing": [path for path in paths if not Path(path).exists()]}
@@ -159,42 +114,36 @@ def sweep(
     retries: int = 3,
     progress: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
-    """Run every run on Ray, each in a fresh worker with `threads` TensorFlow threads; return sweep.json.
+    """Train every run on Ray, each in a fresh worker with `threads` TensorFlow threads; return sweep.json's content.
 
-    `address`: None starts a local Ray instance (one run per `threads` cores); "auto",
-    "HOST:PORT" or "ray://HOST:10001" joins a cluster. Each run writes its artifacts to
-    OUT/runs/NAME; a run whose worker or node dies is retried up to `retries` times,
-    resuming from its checkpoint. Runs already in OUT/sweep.json with the same config are
-    skipped. A run that fails (e.g. a diverging loss) does not stop the others; SweepError
-    names the failed runs at the end, after sweep.json is written.
+    `address`: None starts a local Ray instance; "auto", "HOST:PORT" or "ray://HOST:10001" joins a cluster.
+    A run whose worker or node dies is retried up to `retries` times from its checkpoint. A run that
+    fails (e.g. a diverging loss) does not stop the others: RunsFailed names it after sweep.json is written.
     """
-    check_runs(runs)
+    names = [run.name for run in runs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if not runs or twice:
+        problem = f"would share an output directory: {', '.join(twice)} (a value given twice?)"
+        raise ConfigError("the grid holds no runs" if not runs else f"runs {problem}")
     if threads < 1:
         raise ConfigError(f"threads must be at least 1, got {threads}")
     out = Path(out).resolve()
     report = progress or (lambda line: None)
-    previous = read_entries(out / SWEEP_JSON)
-    done = {run.name: previous[run.name] for run in runs if same_run(previous.get(run.name), run)}
-    todo = [run for run in runs if run.name not in done]
-    sources = {run.data: worker_data(run.data) for run in runs}
-
-    ray = import_ray()
+    done = finished_runs(out / SWEEP_JSON, runs)
+    try:
+        import ray
+    except ImportError:
+        raise SweepError("sweeps run on Ray, which is not installed: pip install 'lenet[sweep]'") from None
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(
-            address=address or "local",
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level="WARNING",
-            configure_logging=True,
-        )
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     try:
-        check_cluster(ray, sorted({path for source, path in sources.items() if source not in NAMED_SOURCES}), threads)
+        check_cluster(ray, sorted({worker_data(run.data) for run in runs if run.data not in NAMED_SOURCES}), threads)
         if done:
             report(f"{len(done)} of {len(runs)} runs already finished in {out / SWEEP_JSON}; skipping them")
         task = ray.remote(
             num_cpus=threads,
-            max_calls=1,
+            max_calls=1,  # a fresh process per run: TensorFlow's threads are set when it starts
             max_retries=retries,
             retry_exceptions=False,
             scheduling_strategy="SPREAD",
@@ -202,23 +151,24 @@ def sweep(
         )(train_run)
         waiting = {
             task.options(name=run.name).remote(
-                run.config.to_dict(), sources[run.data], str(out / "runs" / run.name), run.evaluate_test
+                run.config.to_dict(), worker_data(run.data), str(out / "runs" / run.name), run.evaluate_test
             ): run
-            for run in todo
+            for run in runs
+            if run.name not in done
         }
         failed: dict[str, str] = {}
+        result = {} if waiting else write_sweep(out, runs, done, failed)  # nothing was left to run
         while waiting:
             [ref], _ = ray.wait(list(waiting), num_returns=1)
             run = waiting.pop(ref)
             try:
-                done[run.name] = {**run_identity(run), "threads": threads, **ray.get(ref)}
+                done[run.name] = {**run.identity(), "threads": threads, **ray.get(ref)}
+                line = progress_line(done[run.name])
             except ray.exceptions.RayError as error:
                 failed[run.name] = last_line(error)
-                report(f"[{len(done) + len(failed)}/{len(runs)}] {run.name}: FAILED: {failed[run.name]}")
-            else:
-                report(f"[{len(done) + len(failed)}/{len(runs)}] {progress_line(done[run.name])}")
-            write_sweep(out, runs, done, failed)
-        result = write_sweep(out, runs, done, failed)
+                line = f"{run.name}: FAILED: {failed[run.name]}"
+            report(f"[{len(done) + len(failed)}/{len(runs)}] {line}")
+            result = write_sweep(out, runs, done, failed)
     finally:
         if started_here:
             ray.shutdown()
@@ -228,14 +178,6 @@ def sweep(
             + "; ".join(f"{name}: {problem}" for name, problem in failed.items())
         )
     return result
-
-
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise SweepError("sweeps run on Ray, which is not installed: pip install 'lenet[sweep]'") from None
-    return ray
 
 
 def worker_data(source: str) -> str:
@@ -254,15 +196,9 @@ def check_cluster(ray: Any, paths: list[str], threads: int) -> None:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     probe = ray.remote(num_cpus=0, max_retries=0)(missing_paths)
+    on = [NodeAffinitySchedulingStrategy(node["NodeID"], soft=False) for node in nodes]
     try:
-        answers = ray.get(
-            [
-                probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(
-                    paths
-                )
-                for node in nodes
-            ]
-        )
+        answers = ray.get([probe.options(scheduling_strategy=strategy).remote(paths) for strategy in on])
     except ray.exceptions.RayError as error:
         raise SweepError(
             f"could not check the data on every node (is lenet installed on each?): {last_line(error)}"
@@ -276,46 +212,41 @@ def check_cluster(ray: Any, paths: list[str], threads: int) -> None:
             )
 
 
-def run_identity(run: Run) -> dict[str, Any]:
-    return {"name": run.name, "data": run.data, "config": run.config.to_dict(), "evaluate_test": run.evaluate_test}
-
-
-def same_run(entry: dict[str, Any] | None, run: Run) -> bool:
-    return entry is not None and {
-        key: entry.get(key) for key in ("name", "data", "config", "evaluate_test")
-    } == run_identity(run)
-
-
 def progress_line(entry: dict[str, Any]) -> str:
     results, node = entry["results"], entry["node"]
-    score = results.get("test") or {}
-    measured = (
-        f"test accuracy {score['accuracy']:.4f}"
-        if score
-        else f"validation accuracy {results['history']['val_accuracy'][-1]:.4f}"
-    )
+    test = results.get("test")
+    measured, accuracy = ("test", test["accuracy"]) if test else ("validation", results["history"]["val_accuracy"][-1])
     resumed = f", resumed after epoch {entry['resumed_after_epoch']}" if entry.get("resumed_after_epoch") else ""
-    return f"{entry['name']}: {measured}, node {node['ip']} ({node['id'][:8]}), {entry['seconds']:.1f} s{resumed}"
+    return (
+        f"{entry['name']}: {measured} accuracy {accuracy:.4f}, node {node['ip']} ({node['id'][:8]}), "
+        f"{entry['seconds']:.1f} s{resumed}"
+    )
 
 
-def read_entries(path: Path) -> dict[str, dict[str, Any]]:
-    """The finished runs a sweep.json records, by name ({} if there is none yet)."""
-    import json
+def finished_runs(path: Path, runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
+    """The entries of the sweep.json at `path` (if any) that record one of `runs`, by name.
 
+    The one test of "already done": an entry must record the run's whole identity, since a name
+    alone is not unique across sweeps into one OUT (it keeps the data's basename only:
+    /a/mnist.npz and /b/mnist.npz, or ./sample and the source "sample", share one). Such a run
+    trains again in OUT/runs/NAME, where an interrupted other run's checkpoint refuses to resume.
+    """
     if not path.exists():
         return {}
+    identities = [run.identity() for run in runs]
     try:
-        return {entry["name"]: entry for entry in json.loads(path.read_text())["runs"]}
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        entries = json.loads(path.read_text())["runs"]
+        return {
+            entry["name"]: entry for entry in entries if {key: entry.get(key) for key in identities[0]} in identities
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise SweepError(
             f"{path}: not a sweep file ({error}); move it away or choose another output directory"
         ) from None
 
 
-def write_sweep(
-    out: Path, runs: Sequence[Run], done: dict[str, dict[str, Any]], failed: dict[str, str]
-) -> dict[str, Any]:
-    """Write OUT/sweep.json: finished runs in grid order, failures, and the summary per group."""
+def write_sweep(out: Path, runs: Sequence[Run], done: dict[str, dict], failed: dict[str, str]) -> dict[str, Any]:
+    """Write OUT/sweep.json: finished runs in grid order, failures, pending runs and the summary per group."""
     from lenet.artifacts import save_json
 
     entries = [done[run.name] for run in runs if run.name in done]
@@ -334,17 +265,12 @@ def write_sweep(
 
 def spread(values: Sequence[float]) -> dict[str, float]:
     """Mean, sample standard deviation (0 for one value), min and max."""
-    return {
-        "n": len(values),
-        "mean": statistics.mean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-        "min": min(values),
-        "max": max(values),
-    }
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"n": len(values), "mean": statistics.mean(values), "std": std, "min": min(values), "max": max(values)}
 
 
 def summarize(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per group of runs that differ only in their seed: test and validation spread."""
+    """One row per group of runs that differ only in their seed, in the order of their first runs."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         key = repr((entry["data"], entry["evaluate_test"], sorted(shared_config(entry["results"], ("seed",)).items())))
@@ -360,9 +286,7 @@ def summarize(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "seeds": [result["config"]["seed"] for result in results],
                 "test_accuracy": spread([result["test"]["accuracy"] for result in results]) if tested else None,
                 "final_val_accuracy": spread([result["history"]["val_accuracy"][-1] for result in results]),
-                "seconds_per_epoch": statistics.median(
-                    statistics.median(result["seconds_per_epoch"]) for result in results
-                ),
+                "seconds_per_epoch": statistics.median(statistics.median(r["seconds_per_epoch"]) for r in results),
             }
         )
     return rows
@@ -375,29 +299,19 @@ def shared_config(results: dict[str, Any], varied: tuple[str, ...]) -> dict[str,
 
 def summary_markdown(summary: Sequence[dict[str, Any]]) -> str:
     """The summary as a table; a group is named by what varies between the groups."""
-    keys = (
-        [("data", lambda row: row["data"])]
-        + [(name, lambda row, name=name: row["config"].get(name)) for name in summary[0]["config"]]
-        if summary
-        else []
-    )
-    varying = [(name, value) for name, value in keys if len({repr(value(row)) for row in summary}) > 1]
+    names = ["data", *(summary[0]["config"] if summary else [])]
+    labels = [[row["data"], *(row["config"].get(name) for name in names[1:])] for row in summary]
+    varying = [i for i in range(len(names)) if len({repr(label[i]) for label in labels}) > 1]
     lines = [
         "| group | seeds | test accuracy, mean ± sd | min - max | final validation accuracy, mean ± sd "
         "| seconds per epoch (median) |",
         "|---|---|---|---|---|---|",
     ]
-    for row in summary:
-        name = ", ".join(f"{key} {value(row)}" for key, value in varying) or "all runs"
-        test = row["test_accuracy"]
-        val = row["final_val_accuracy"]
+    for row, label in zip(summary, labels, strict=True):
+        test, val = row["test_accuracy"], row["final_val_accuracy"]
+        tested = f"**{test['mean']:.2%} ± {test['std']:.2%}** | {test['min']:.2%} - {test['max']:.2%}" if test else ""
         lines.append(
-            f"| {name} | {', '.join(map(str, row['seeds']))} "
-            + (
-                f"| **{test['mean']:.2%} ± {test['std']:.2%}** | {test['min']:.2%} - {test['max']:.2%} "
-                if test
-                else "| not tested | "
-            )
-            + f"| {val['mean']:.2%} ± {val['std']:.2%} | {row['seconds_per_epoch']:.1f} |"
+            f"| {', '.join(f'{names[i]} {label[i]}' for i in varying) or 'all runs'} | {', '.join(map(str, row['seeds']))} "
+            f"| {tested or 'not tested |'} | {val['mean']:.2%} ± {val['std']:.2%} | {row['seconds_per_epoch']:.1f} |"
         )
     return "\n".join(lines)

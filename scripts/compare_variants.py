@@ -12,49 +12,20 @@ record to RUNS/sweep.json, the comparison to --out as JSON and its table
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import sys
-from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import parse_study, run_study, write_report
 
 from lenet.config import RECIPES, VARIANTS, TrainConfig
+from lenet.sweep import grid, shared_config
 from tools.report import run_summary, variants_markdown
-from lenet.sweep import SweepError, grid, shared_config, spread, sweep
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="default: the recipe's 10")
-    parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "variants"), help="the sweep's directory")
-    parser.add_argument("--out", default=str(ROOT / "reports" / "compare_variants.json"), help="summary JSON")
-    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
-    )
-    args = parser.parse_args()
-
-    runs = grid(args.data, seed=args.seeds, variant=args.variants, epochs=args.epochs, recipe=[args.recipe])
-    try:
-        study = sweep(runs, args.runs, address=args.address, threads=args.threads)
-    except SweepError as error:
-        sys.exit(f"compare_variants: {error}")
+def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
+    """The comparison from the sweep's record: its summary has one group per variant."""
     results = [entry["results"] for entry in study["runs"]]
-    by_variant = {
-        variant: [run_summary(result) for result in results if result["config"]["variant"] == variant]
-        for variant in args.variants
-    }
-    comparison = {
+    groups = {group["config"]["variant"]: group for group in study["summary"]}
+    return {
         # The data by its recorded name, not a folder of this machine (--runs, --out change no number).
         "command": (
             f"python scripts/compare_variants.py --recipe {args.recipe} --data {results[0]['data']['source']} "
@@ -65,16 +36,24 @@ def main() -> None:
         "environment": results[0]["environment"],
         "variants": {
             variant: {
-                "runs": variant_runs,
-                "summary": spread([run["test_accuracy"] for run in variant_runs]),
-                "seconds_per_epoch": statistics.median(run["seconds_per_epoch"] for run in variant_runs),
+                "runs": [run_summary(result) for result in results if result["config"]["variant"] == variant],
+                "summary": groups[variant]["test_accuracy"],
+                "seconds_per_epoch": groups[variant]["seconds_per_epoch"],
             }
-            for variant, variant_runs in by_variant.items()
+            for variant in args.variants
         },
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(comparison, indent=2) + "\n")
-    print(variants_markdown(comparison))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="default: the recipe's 10")
+    parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
+    args = parse_study(parser, "runs/variants", "reports/compare_variants.json")
+    runs = grid(args.data, seed=args.seeds, variant=args.variants, epochs=args.epochs, recipe=[args.recipe])
+    comparison = report(args, run_study(runs, args))
+    write_report(args, comparison, variants_markdown(comparison))
 
 
 if __name__ == "__main__":

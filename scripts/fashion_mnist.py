@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 import keras
+from common import ROOT
 
 import lenet
 from tools.report import dataset_markdown

@@ -14,69 +14,45 @@ the runs it has finished.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
-from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import parse_study, run_study, write_report
 
 from lenet.config import RECIPES, TrainConfig
+from lenet.sweep import grid
 from tools.report import study_markdown
-from lenet.sweep import SweepError, grid, spread, sweep
 
 
-def candidate_summary(records: list[dict]) -> dict:
-    """The validation numbers of one recipe's runs (results.json contents, test never set)."""
-    accuracies = [record["history"]["val_accuracy"][-1] for record in records]
+def candidate(group: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One recipe's validation numbers: its group of the sweep's summary, and the losses it has not."""
     losses = [record["history"]["val_loss"][-1] for record in records]
-    accuracy = spread(accuracies)
     return {
         "recipe": records[0]["recipe"],
-        "seeds": [record["config"]["seed"] for record in records],
-        "val_accuracy": accuracies,
+        "seeds": group["seeds"],
+        "val_accuracy": [record["history"]["val_accuracy"][-1] for record in records],
         "val_loss": losses,
-        "mean_val_accuracy": accuracy["mean"],
-        "std_val_accuracy": accuracy["std"],
+        "mean_val_accuracy": group["final_val_accuracy"]["mean"],
+        "std_val_accuracy": group["final_val_accuracy"]["std"],
         "mean_val_loss": statistics.mean(losses),
+        # Over every epoch of every seed (the sweep's summary takes the median of each run's median).
         "seconds_per_epoch": statistics.median(s for record in records for s in record["seconds_per_epoch"]),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="default: all")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
-    parser.add_argument("--epochs", type=int, default=TrainConfig().epochs, help="default: %(default)s")
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "recipes"), help="the sweep's directory")
-    parser.add_argument("--out", default=str(ROOT / "reports" / "recipe_study.json"), help="the table as JSON")
-    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
-    )
-    args = parser.parse_args()
-
-    runs = grid(args.data, evaluate_test=False, recipe=args.recipes, seed=args.seeds, epochs=args.epochs)
-    try:
-        study = sweep(runs, args.runs, address=args.address, threads=args.threads)
-    except SweepError as error:
-        sys.exit(f"recipe_study: {error}")
+def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
+    """The ranking from the sweep's record: its summary has one group per recipe."""
     records = [entry["results"] for entry in study["runs"]]
     assert all(record["test"] is None for record in records)  # the test set stayed untouched
+    groups = {group["config"]["recipe"]: group for group in study["summary"]}
     candidates = {
-        name: candidate_summary([record for record in records if record["config"]["recipe"] == name])
+        name: candidate(groups[name], [record for record in records if record["config"]["recipe"] == name])
         for name in args.recipes
     }
     ranking = sorted(
         candidates, key=lambda name: (-candidates[name]["mean_val_accuracy"], candidates[name]["mean_val_loss"])
     )
-    report = {
+    return {
         # The data by its recorded name, never a folder of this machine.
         "command": f"python scripts/recipe_study.py --data {records[0]['data']['source']}",
         "data": records[0]["data"],
@@ -85,12 +61,19 @@ def main() -> None:
         "chosen": ranking[0],
         "candidates": candidates,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(study_markdown(report))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="default: all")
+    parser.add_argument("--epochs", type=int, default=TrainConfig().epochs, help="default: %(default)s")
+    args = parse_study(parser, "runs/recipes", "reports/recipe_study.json")
+    runs = grid(args.data, evaluate_test=False, recipe=args.recipes, seed=args.seeds, epochs=args.epochs)
+    study = report(args, run_study(runs, args))
+    write_report(args, study, study_markdown(study))
     print(
-        f"\nchosen on validation: {ranking[0]}; its test accuracy: "
-        f"python scripts/seed_spread.py --recipe {ranking[0]} --data {args.data}"
+        f"\nchosen on validation: {study['chosen']}; its test accuracy: "
+        f"python scripts/seed_spread.py --recipe {study['chosen']} --data {args.data}"
     )
 
 

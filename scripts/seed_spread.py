@@ -11,58 +11,37 @@ reports/seed_spread_RECIPE.json) as JSON, and its table (tools/report.py: spread
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import parse_study, run_study, write_report
 
 from lenet.config import RECIPES, TrainConfig
+from lenet.sweep import grid
 from tools.report import run_summary, spread_markdown
-from lenet.sweep import SweepError, grid, shared_config, spread, sweep
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 42], help="default: 0 1 2 42")
-    parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
-    parser.add_argument("--runs", help="the sweep's directory (default: runs/seeds/RECIPE)")
-    parser.add_argument("--out", help="summary JSON (default: reports/seed_spread_RECIPE.json)")
-    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
-    )
-    args = parser.parse_args()
-    out = Path(args.out or ROOT / "reports" / f"seed_spread_{args.recipe}.json")
-
-    try:
-        runs = grid(args.data, seed=args.seeds, recipe=[args.recipe])
-        study = sweep(
-            runs, args.runs or ROOT / "runs" / "seeds" / args.recipe, address=args.address, threads=args.threads
-        )
-    except SweepError as error:
-        sys.exit(f"seed_spread: {error}")
+def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
+    """The seed spread from the sweep's record: one group (one data source, one recipe), its test accuracies."""
+    [group] = study["summary"]
     results = [entry["results"] for entry in study["runs"]]
-    runs = [run_summary(result) for result in results]
-    summary = {
+    return {
         # The data by its recorded name, never a folder of this machine (--runs, --out change no number).
         "command": f"python scripts/seed_spread.py --recipe {args.recipe} --data {results[0]['data']['source']} "
         f"--seeds {' '.join(map(str, args.seeds))}",
         "data": results[0]["data"],
-        "config": shared_config(results[0], ("seed",)),
+        "config": group["config"],
         "environment": results[0]["environment"],
-        "runs": runs,
-        "summary": spread([run["test_accuracy"] for run in runs]),
+        "runs": [run_summary(result) for result in results],
+        "summary": group["test_accuracy"],
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2) + "\n")
-    print(spread_markdown(summary))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
+    args = parse_study(parser, "runs/seeds/{recipe}", "reports/seed_spread_{recipe}.json", seeds=(0, 1, 2, 42))
+    summary = report(args, run_study(grid(args.data, seed=args.seeds, recipe=[args.recipe]), args))
+    write_report(args, summary, spread_markdown(summary))
 
 
 if __name__ == "__main__":

@@ -3,17 +3,17 @@
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import lenet
-from lenet.config import ConfigError
+from lenet.errors import ConfigError
 from tools.report import variants_markdown
-from lenet.sweep import Run, SweepError, grid, read_entries, same_run, spread, summarize, summary_markdown, sweep
+from lenet.sweep import Run, RunsFailed, SweepError, finished_runs, grid, spread, summarize, summary_markdown, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,8 +124,10 @@ def test_the_summary_is_mean_and_sd_per_group_of_seeds():
     ]
     rows = summarize(entries)
     assert [row["config"]["variant"] for row in rows] == ["modern", "classic"]
-    assert rows[0]["seeds"] == [0, 1] and rows[0]["test_accuracy"] == spread([0.99, 0.98])
-    assert rows[0]["test_accuracy"]["std"] == pytest.approx(statistics.stdev([0.99, 0.98]))
+    # By hand: mean 0.985, sample sd sqrt(2 * 0.005**2 / 1) = 0.005 * sqrt(2).
+    expected = {"n": 2, "mean": 0.985, "std": 0.0070710678, "min": 0.98, "max": 0.99}
+    assert rows[0]["seeds"] == [0, 1] and rows[0]["test_accuracy"] == pytest.approx(expected)
+    assert spread([0.5]) == {"n": 1, "mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
     assert rows[0]["final_val_accuracy"]["mean"] == pytest.approx(0.975)
     assert rows[0]["seconds_per_epoch"] == 3.0 and rows[1]["test_accuracy"]["std"] == 0.0
     lines = summary_markdown(rows).splitlines()
@@ -135,16 +137,79 @@ def test_the_summary_is_mean_and_sd_per_group_of_seeds():
     assert untested[2] == "| all runs | 0 | not tested | | 90.00% ± 0.00% | 2.0 |"
 
 
-def test_a_restarted_sweep_skips_only_runs_recorded_with_the_same_config(tmp_path):
+def test_a_restarted_sweep_skips_only_runs_recorded_with_the_same_identity(tmp_path):
     recorded = entry(0, "modern", 0.99, 0.98, 1.0)
     (tmp_path / "sweep.json").write_text(json.dumps({"runs": [recorded]}))
-    entries = read_entries(tmp_path / "sweep.json")
-    assert same_run(entries.get(recorded["name"]), Run(lenet.TrainConfig(seed=0, epochs=2), "sample"))
-    assert not same_run(entries.get(recorded["name"]), Run(lenet.TrainConfig(seed=0, epochs=2), "sample", False))
-    assert not same_run(entries.get("sample_seed-1_epochs-2"), Run(lenet.TrainConfig(seed=1, epochs=2), "sample"))
-    (tmp_path / "sweep.json").write_text("{")
-    with pytest.raises(SweepError, match="not a sweep file"):
-        read_entries(tmp_path / "sweep.json")
+    same = Run(lenet.TrainConfig(seed=0, epochs=2), "sample")
+    assert finished_runs(tmp_path / "sweep.json", [same]) == {recorded["name"]: recorded}
+    untested = Run(lenet.TrainConfig(seed=0, epochs=2), "sample", False)
+    other_seed = Run(lenet.TrainConfig(seed=1, epochs=2), "sample")
+    # A folder named like the source has the same run name, but is other data: not finished.
+    folder = Run(lenet.TrainConfig(seed=0, epochs=2), "./sample")
+    assert folder.name == same.name
+    assert finished_runs(tmp_path / "sweep.json", [untested, other_seed, folder]) == {}
+    assert finished_runs(tmp_path / "absent.json", [same]) == {}
+    for broken in ("{", "[]", '{"runs": ["x"]}'):
+        (tmp_path / "sweep.json").write_text(broken)
+        with pytest.raises(SweepError, match="not a sweep file"):
+            finished_runs(tmp_path / "sweep.json", [same])
+
+
+def fake_ray(outcomes):
+    """Just enough of Ray for sweep's loop: a task's ref is its run's name, its outcome a result or an error line."""
+
+    class RayError(Exception):
+        pass
+
+    def get(ref):
+        if isinstance(outcomes[ref], str):
+            raise RayError(f"Traceback (most recent call last):\n{outcomes[ref]}")
+        return outcomes[ref]
+
+    task = SimpleNamespace(options=lambda name: SimpleNamespace(remote=lambda *arguments: name))
+    return SimpleNamespace(
+        is_initialized=lambda: True,
+        nodes=lambda: [{"Alive": True, "Resources": {"CPU": 2.0}, "NodeID": "node"}],
+        remote=lambda **options: lambda function: task,
+        wait=lambda refs, num_returns: (refs[:1], refs[1:]),
+        get=get,
+        exceptions=SimpleNamespace(RayError=RayError),
+    )
+
+
+def test_a_sweep_writes_once_per_finished_run_and_names_the_failed_ones(tmp_path, monkeypatch):
+    from lenet import sweep as module
+
+    runs = grid("sample", seed=[0, 1, 2], epochs=2)
+    (tmp_path / "sweep.json").write_text(json.dumps({"runs": [entry(0, "modern", 0.99, 0.98, 1.0)]}))
+    node = {"id": "abcdef123", "ip": "192.0.2.1", "hostname": "vm"}
+    outcomes = {
+        runs[1].name: {"results": entry(1, "modern", 0.98, 0.97, 3.0)["results"], "node": node, "seconds": 7.0},
+        runs[2].name: "lenet.errors.TrainingError: the loss became NaN",
+    }
+    monkeypatch.setitem(sys.modules, "ray", fake_ray(outcomes))
+    write_sweep, writes = module.write_sweep, []
+    monkeypatch.setattr(module, "write_sweep", lambda *arguments: writes.append(1) or write_sweep(*arguments))
+    lines = []
+    with pytest.raises(RunsFailed) as failure:
+        sweep(runs, tmp_path, progress=lines.append)
+    assert str(failure.value) == (
+        f"1 of 3 runs failed (see {tmp_path.resolve() / 'sweep.json'}): "
+        "sample_seed-2_epochs-2: lenet.errors.TrainingError: the loss became NaN"
+    )
+    assert lines == [
+        f"1 of 3 runs already finished in {tmp_path.resolve() / 'sweep.json'}; skipping them",
+        "[2/3] sample_seed-1_epochs-2: test accuracy 0.9800, node 192.0.2.1 (abcdef12), 7.0 s",
+        "[3/3] sample_seed-2_epochs-2: FAILED: lenet.errors.TrainingError: the loss became NaN",
+    ]
+    assert len(writes) == 2  # once per finished or failed run, not again after the loop
+    recorded = json.loads((tmp_path / "sweep.json").read_text())
+    assert [run["name"] for run in recorded["runs"]] == [runs[0].name, runs[1].name] and recorded["pending"] == []
+    assert recorded["runs"][1] == {**runs[1].identity(), "threads": 1, **outcomes[runs[1].name]}
+    assert recorded["failed"] == [{"name": runs[2].name, "error": outcomes[runs[2].name]}]
+    assert recorded["summary"] == summarize(recorded["runs"])
+    # Started again with nothing left to run: sweep.json is written once, the same runs in it.
+    assert sweep(runs[:2], tmp_path, progress=None)["runs"] == recorded["runs"] and len(writes) == 3
 
 
 def test_the_variant_table_from_the_sweeps_runs():
@@ -155,13 +220,13 @@ def test_the_variant_table_from_the_sweeps_runs():
         ],
         "classic": [{"seed": 0, "test_accuracy": 0.97, "seconds_per_epoch": 3.0}],
     }
+    summaries = {
+        "modern": {"n": 2, "mean": 0.985, "std": 0.0070710678, "min": 0.98, "max": 0.99},
+        "classic": {"n": 1, "mean": 0.97, "std": 0.0, "min": 0.97, "max": 0.97},
+    }
     comparison = {
         "variants": {
-            name: {
-                "runs": variant_runs,
-                "summary": spread([run["test_accuracy"] for run in variant_runs]),
-                "seconds_per_epoch": 2.5,
-            }
+            name: {"runs": variant_runs, "summary": summaries[name], "seconds_per_epoch": 2.5}
             for name, variant_runs in runs.items()
         }
     }
