@@ -110,10 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Train with the documented recipe (the notebook's defaults), test once on the test set and "
         "write results.json, results.png and lenet5.keras into --out. Shows Keras's progress bar on a "
         "terminal, one line per epoch otherwise.",
+        data=True,
     )
     for config_field in dataclasses.fields(TrainConfig):
         add_field_flag(train, config_field)
-    train.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     train.add_argument(
         "--out",
         default=DEFAULT_OUTPUT_DIR,
@@ -127,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
         run_evaluate,
         "test loss, accuracy, per-class accuracy and confusion matrix of a saved model",
         "Evaluate a saved model on a data source's test set.",
+        data=True,
     )
     model_argument(evaluate, "a saved model, e.g. runs/latest/lenet5.keras")
-    evaluate.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
     predict = command(
@@ -172,9 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT.json beside it, only if every prediction is the same and every probability within the "
         "tolerance (lenet.lite.TOLERANCE). `lenet predict OUT IMAGE` then predicts with it, about 10x "
         "faster per image and without importing TensorFlow.",
+        data=True,
     )
     model_argument(export, "a saved .keras model")
-    export.add_argument("--data", default="keras", metavar=DATA_METAVAR, help=DATA_HELP)
     export.add_argument(
         "--out", default="lenet5.tflite", metavar="FILE", help="the file to write (default: %(default)s)"
     )

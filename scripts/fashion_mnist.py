@@ -15,10 +15,10 @@ import argparse
 import shutil
 from pathlib import Path
 
-import keras
 from common import ROOT
 
-import lenet
+import lenet  # before Keras: lenet's pins must come before TensorFlow loads (lenet/reproducibility.py)
+import keras
 from tools.report import dataset_markdown
 
 

@@ -58,6 +58,27 @@ def test_results_record_what_the_numbers_depend_on(trained_on_sample):
         assert environment["onednn_max_cpu_isa"] == "AVX2" and environment["onednn_isa"] in ("AVX2", "AVX")
 
 
+def late_pins(value) -> list:
+    """Every non-empty `pins_too_late` a results file holds, at any depth (studies embed runs)."""
+    if isinstance(value, dict):
+        own = [value["pins_too_late"]] if value.get("pins_too_late") else []
+        return own + [late for item in value.values() for late in late_pins(item)]
+    return [late for item in value for late in late_pins(item)] if isinstance(value, list) else []
+
+
+COMMITTED = [
+    ROOT / "results.json",
+    *sorted((ROOT / "reports").glob("*.json")),
+    ROOT / "lenet" / "weights" / "results.json",
+]
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: path.name)
+def test_every_committed_result_was_trained_under_the_pins(path):
+    """A script that imports TensorFlow before lenet trains with other kernels than `lenet reproduce` does."""
+    assert late_pins(json.loads(path.read_text())) == [], f"{path.name}: re-record it with lenet imported first"
+
+
 @pytest.mark.slow
 def test_the_history_is_the_same_on_one_core_with_the_cap_set_by_hand(trained_on_sample, tmp_path):
     """conftest's run used every core with the cap left to lenet; without the pins, one core
