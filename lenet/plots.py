@@ -8,23 +8,36 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+# The layers "What the network sees" draws by default.
+FEATURE_LAYERS = ("c1", "s2", "c3", "s4")
+
 
 def plot_history(history: dict[str, Sequence[float]]) -> Figure:
     """Accuracy and loss side by side, train vs validation, epochs numbered from 1."""
     figure = Figure(figsize=(11, 4), layout="constrained")
     epochs = np.arange(1, len(history["loss"]) + 1)
-    for axes, metric, title in zip(
-        figure.subplots(1, 2), ("accuracy", "loss"), ("Accuracy", "Loss (cross-entropy)"), strict=True
-    ):
+    titles = {"accuracy": "Accuracy", "loss": "Loss (cross-entropy)"}
+    for axes, metric in zip(figure.subplots(1, 2), titles, strict=True):
         axes.plot(epochs, history[metric], marker="o", label="train")
         axes.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
-        axes.set_title(title)
-        axes.set_xlabel("epoch")
-        axes.set_ylabel(metric)
-        axes.set_xticks(epochs)
+        axes.set(title=titles[metric], xlabel="epoch", ylabel=metric, xticks=epochs)
         axes.grid(alpha=0.3)
         axes.legend()
     return figure
+
+
+def _digit(axes: Any, image: np.ndarray, title: str = "", fontsize: float = 9, frame: bool = False) -> None:
+    """A uint8 digit in dark ink on white; `frame` keeps the axes (and a y label) but no ticks."""
+    axes.imshow(image, cmap="gray_r", vmin=0, vmax=255)
+    axes.set_title(title, fontsize=fontsize)
+    if frame:
+        axes.set(xticks=[], yticks=[])
+    else:
+        axes.set_axis_off()
+
+
+def _name(label: int, class_names: Sequence[str] | None) -> str:
+    return str(label) if class_names is None else class_names[int(label)]
 
 
 def plot_digits(
@@ -35,35 +48,23 @@ def plot_digits(
     titles: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
 ) -> Figure:
-    """A grid of the first `count` uint8 images (N, 28, 28), each titled by its label.
-
-    With `class_names` (e.g. `data.class_names`) a label is shown by its name.
-    """
-    if titles is None:
-        titles = [_name(label, class_names) for label in labels[:count]]
+    """A grid of the first `count` uint8 images (N, 28, 28), each titled by its label (or its
+    name in `class_names`, e.g. `data.class_names`)."""
+    titles = titles if titles is not None else [_name(label, class_names) for label in labels[:count]]
     count = min(count, len(images))
     rows = max(1, -(-count // columns))
     figure = Figure(figsize=(columns * 1.2, rows * 1.35), layout="constrained")
-    grid = np.atleast_1d(figure.subplots(rows, columns, squeeze=False).ravel())
-    for index, axes in enumerate(grid):
+    for index, axes in enumerate(figure.subplots(rows, columns, squeeze=False).ravel()):
         axes.set_axis_off()
-        if index < count:
-            axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
-            # Fashion-MNIST's "T-shirt/top→Ankle boot 99%" must fit in a 1.2-inch column.
+        if index < count:  # Fashion-MNIST's "T-shirt/top→Ankle boot 99%" must fit a 1.2-inch column
             length = len(titles[index])
-            axes.set_title(titles[index], fontsize=9 if length <= 12 else 7 if length <= 16 else 5.5)
+            _digit(axes, images[index], titles[index], 9 if length <= 12 else 7 if length <= 16 else 5.5)
     return figure
 
 
-def _name(label: int, class_names: Sequence[str] | None) -> str:
-    return str(label) if class_names is None else class_names[int(label)]
-
-
-def _label_classes(axes, class_names: Sequence[str] | None, count: int, axis: str = "x") -> str:
-    """Tick labels of class names (rotated to fit) on `axis`; returns the axis noun.
-
-    The digits "0".."9" are what the plain ticks already show, so MNIST's plots do not change.
-    """
+def _label_classes(axes: Any, class_names: Sequence[str] | None, count: int, axis: str = "x") -> str:
+    """Class names as tick labels on `axis`; returns the axis noun. The digits "0".."9" are what
+    the plain ticks already show, so MNIST's plots do not change."""
     if class_names is None or list(class_names) == [str(label) for label in range(count)]:
         return "digit"
     if axis == "x":
@@ -74,51 +75,33 @@ def _label_classes(axes, class_names: Sequence[str] | None, count: int, axis: st
 
 
 def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
-    """Counts of true (rows) vs predicted (columns) classes, the diagonal dimmed out.
-
-    Colour shows only the errors, so the rare confusions are not drowned by the diagonal.
-    """
+    """Counts of true (rows) vs predicted (columns) classes; colour shows only the errors, so the
+    rare confusions are not drowned by the diagonal."""
     figure = Figure(figsize=(6.5, 5.5), layout="constrained")
     axes = figure.subplots()
     errors = np.where(np.eye(len(matrix), dtype=bool), 0, matrix)
-    image = axes.imshow(errors, cmap="Reds")
-    figure.colorbar(image, ax=axes, label="misclassified test images")
+    figure.colorbar(axes.imshow(errors, cmap="Reds"), ax=axes, label="misclassified test images")
     for (row, column), count in np.ndenumerate(matrix):
         diagonal = row == column
+        style = {"color": "black" if diagonal or count < errors.max() / 2 else "white", "fontsize": 8}
         axes.text(
-            column,
-            row,
-            str(count),
-            ha="center",
-            va="center",
-            fontsize=8,
-            color="black" if diagonal or count < errors.max() / 2 else "white",
-            fontweight="bold" if diagonal else "normal",
+            column, row, str(count), ha="center", va="center", fontweight="bold" if diagonal else "normal", **style
         )
-    ticks = np.arange(len(matrix))
-    axes.set_xticks(ticks)
-    axes.set_yticks(ticks)
+    axes.set(xticks=np.arange(len(matrix)), yticks=np.arange(len(matrix)), title="Confusion matrix (test set)")
     noun = _label_classes(axes, class_names, len(matrix), "x")
     _label_classes(axes, class_names, len(matrix), "y")
-    axes.set_xlabel(f"predicted {noun}")
-    axes.set_ylabel(f"true {noun}")
-    axes.set_title("Confusion matrix (test set)")
+    axes.set(xlabel=f"predicted {noun}", ylabel=f"true {noun}")
     return figure
 
 
 def plot_per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
-    """One bar per class, axis zoomed to where the differences are."""
+    """One bar per class, the axis zoomed to where the differences are."""
     figure = Figure(figsize=(7, 3.2), layout="constrained")
     axes = figure.subplots()
     classes = np.arange(len(accuracy))
-    bars = axes.bar(classes, accuracy * 100)
-    axes.bar_label(bars, fmt="%.1f", fontsize=8)
-    lowest = np.nanmin(accuracy) * 100
-    axes.set_ylim(max(0.0, lowest - 2), 100.5)
-    axes.set_xticks(classes)
-    axes.set_xlabel(_label_classes(axes, class_names, len(accuracy), "x"))
-    axes.set_ylabel("accuracy (%)")
-    axes.set_title("Per-class test accuracy")
+    axes.bar_label(axes.bar(classes, accuracy * 100), fmt="%.1f", fontsize=8)
+    axes.set(ylim=(max(0.0, np.nanmin(accuracy) * 100 - 2), 100.5), xticks=classes, ylabel="accuracy (%)")
+    axes.set(xlabel=_label_classes(axes, class_names, len(accuracy), "x"), title="Per-class test accuracy")
     return figure
 
 
@@ -138,9 +121,7 @@ def plot_misclassified(
         f"{_name(labels[i], class_names)}→{_name(predicted[i], class_names)} {probabilities[i, predicted[i]]:.0%}"
         for i in chosen
     ]
-    return plot_digits(
-        images[chosen], labels[chosen], count=len(chosen), columns=columns, titles=titles, class_names=class_names
-    )
+    return plot_digits(images[chosen], labels[chosen], len(chosen), columns, titles, class_names)
 
 
 def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarray, title: str = "") -> Figure:
@@ -149,21 +130,13 @@ def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarr
     original, model_input, bars = figure.subplots(1, 3, width_ratios=[1, 1, 1.6])
     # uint8 on its true scale (grey paper shows grey); wider types scaled to their range.
     original.imshow(image, cmap="gray", **({"vmin": 0, "vmax": 255} if image.dtype == np.uint8 else {}))
-    original.set_title("input")
     model_input.imshow(seen, cmap="gray", vmin=0, vmax=255)
-    model_input.set_title("what the model saw (28x28)")
-    for axes in (original, model_input):
-        axes.set_xticks([])
-        axes.set_yticks([])
-    classes = np.arange(len(probabilities))
-    predicted = int(np.argmax(probabilities))
-    colours = ["tab:orange" if digit == predicted else "tab:blue" for digit in classes]
-    drawn = bars.bar(classes, probabilities, color=colours)
+    original.set(title="input", xticks=[], yticks=[])
+    model_input.set(title="what the model saw (28x28)", xticks=[], yticks=[])
+    classes, predicted = np.arange(len(probabilities)), int(np.argmax(probabilities))
+    drawn = bars.bar(classes, probabilities, color=["tab:orange" if c == predicted else "tab:blue" for c in classes])
     bars.bar_label(drawn, labels=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities], fontsize=8)
-    bars.set_ylim(0, 1.1)
-    bars.set_xticks(classes)
-    bars.set_xlabel("digit")
-    bars.set_ylabel("probability")
+    bars.set(ylim=(0, 1.1), xticks=classes, xlabel="digit", ylabel="probability")
     bars.set_title(f"predicted {predicted} ({probabilities[predicted]:.1%})")
     if title:
         figure.suptitle(title)
@@ -183,17 +156,13 @@ def plot_learning_rate(schedule: float | Callable[[np.ndarray], Any], epochs: in
     figure = Figure(figsize=(6, 2.6), layout="constrained")
     axes = figure.subplots()
     axes.plot(steps / steps_per_epoch, rates)
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("learning rate")
-    axes.set_xlim(0, epochs)
+    axes.set(xlabel="epoch", ylabel="learning rate", xlim=(0, epochs))
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
     return figure
 
 
 # --- What the network sees: its filters and the maps they compute on a digit.
-
-FEATURE_LAYERS = ("c1", "s2", "c3", "s4")
 
 
 def layer_outputs(model: Any, images: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
@@ -202,28 +171,23 @@ def layer_outputs(model: Any, images: np.ndarray, names: Sequence[str]) -> dict[
     The images go through a Sequential model's layers in order, the path `model(images)` takes,
     so these are the model's own activations, not a re-implementation of them.
     """
-    outputs, wanted = {}, set(names)
-    x = np.asarray(images)[..., np.newaxis]
+    outputs, x = {}, np.asarray(images)[..., np.newaxis]
     for layer in model.layers:
         x = layer(x, training=False)
-        if layer.name in wanted:
+        if layer.name in names:
             outputs[layer.name] = np.asarray(x, dtype=np.float32)
-        if wanted <= outputs.keys():
+        if set(names) <= outputs.keys():
             break
     return outputs
 
 
 def plot_filters(model: Any, layer: str = "c1") -> Figure:
-    """A convolution's 5x5 kernels, one panel each (C1: 6), blue negative, red positive.
-
-    C1 is the one layer that sees raw pixels, so its kernels can be drawn as pictures of the
-    pattern each filter responds to.
-    """
+    """A convolution's 5x5 kernels (C1: 6), blue negative, red positive, on one scale. C1 is the
+    one layer that sees raw pixels, so its kernels picture the pattern each filter responds to."""
     kernels = model.get_layer(layer).get_weights()[0]  # (height, width, 1, filters)
-    count = kernels.shape[-1]
-    limit = float(np.abs(kernels).max()) or 1.0  # one symmetric scale, so panels compare
-    figure = Figure(figsize=(1.3 * count, 1.6), layout="constrained")
-    for index, axes in enumerate(np.atleast_1d(figure.subplots(1, count))):
+    limit = float(np.abs(kernels).max()) or 1.0
+    figure = Figure(figsize=(1.3 * kernels.shape[-1], 1.6), layout="constrained")
+    for index, axes in enumerate(np.atleast_1d(figure.subplots(1, kernels.shape[-1]))):
         axes.imshow(kernels[:, :, 0, index], cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes.set_title(f"{layer.upper()} filter {index + 1}", fontsize=9)
         axes.set_axis_off()
@@ -231,24 +195,20 @@ def plot_filters(model: Any, layer: str = "c1") -> Figure:
 
 
 def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = FEATURE_LAYERS) -> Figure:
-    """One uint8 digit (28, 28), then one row per layer of the maps it produces (C1, S2: 6; C3, S4: 16).
-
-    Bright is a strong response. Each row is drawn on its own scale, since deeper layers
-    respond on other magnitudes.
-    """
+    """One uint8 digit (28, 28), then a row per layer of the maps it produces (C1, S2: 6; C3, S4:
+    16), bright for a strong response, each row on its own scale (deeper layers respond on other
+    magnitudes)."""
     outputs = layer_outputs(model, image[np.newaxis], layers)
     columns = max(outputs[name].shape[-1] for name in layers)
     figure = Figure(figsize=(columns * 0.8 + 1.2, len(layers) * 0.95), layout="constrained")
     grid = figure.subplots(len(layers), columns + 1, squeeze=False)
     for axes in grid.ravel():
         axes.set_axis_off()
-    grid[0, 0].imshow(image, cmap="gray_r", vmin=0, vmax=255)
-    grid[0, 0].set_title("input", fontsize=9)
+    _digit(grid[0, 0], image, "input")
     for row, name in enumerate(layers):
         maps = outputs[name][0]
         for channel in range(maps.shape[-1]):
-            axes = grid[row, channel + 1]
-            axes.imshow(maps[..., channel], cmap="magma", vmin=0, vmax=float(maps.max()) or 1.0)
+            grid[row, channel + 1].imshow(maps[..., channel], cmap="magma", vmin=0, vmax=float(maps.max()) or 1.0)
         height, width, channels = maps.shape
         grid[row, 1].set_title(f"{name.upper()}: {channels} maps {height}x{width}", fontsize=9, loc="left")
     return figure
@@ -263,10 +223,8 @@ def plot_top_activations(
     By default the first four units that respond to any of the images: a ReLU unit can be
     dead (zero for every digit), and its row would show arbitrary digits.
     """
-    batches = [
-        layer_outputs(model, images[start : start + 1024], [layer])[layer] for start in range(0, len(images), 1024)
-    ]
-    activations = np.concatenate(batches)
+    batches = range(0, len(images), 1024)
+    activations = np.concatenate([layer_outputs(model, images[i : i + 1024], [layer])[layer] for i in batches])
     if activations.ndim == 4:  # a map per unit (C5's are 1x1): its strongest response anywhere
         activations = activations.max(axis=(1, 2))
     if units is None:
@@ -276,9 +234,6 @@ def plot_top_activations(
     for row, unit in enumerate(units):
         strongest = np.argsort(-activations[:, unit], kind="stable")[:count]
         for axes, index in zip(grid[row], strongest, strict=True):
-            axes.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
-            axes.set_xticks([])
-            axes.set_yticks([])
-            axes.set_title(f"{activations[index, unit]:.1f}", fontsize=8)
+            _digit(axes, images[index], f"{activations[index, unit]:.1f}", fontsize=8, frame=True)
         grid[row, 0].set_ylabel(f"{layer.upper()} unit {unit}", fontsize=9)
     return figure
