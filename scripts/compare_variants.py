@@ -48,7 +48,6 @@ def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="default: the recipe's 10")
     parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
     args = parse_study(parser, "runs/variants", "reports/compare_variants.json")
     runs = grid(args.data, seed=args.seeds, variant=args.variants, epochs=args.epochs, recipe=[args.recipe])

@@ -19,7 +19,7 @@ from typing import Any
 
 from common import parse_study, run_study, write_report
 
-from lenet.config import RECIPES, TrainConfig
+from lenet.config import RECIPES
 from lenet.sweep import grid
 from tools.report import study_markdown
 
@@ -66,7 +66,6 @@ def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="default: all")
-    parser.add_argument("--epochs", type=int, default=TrainConfig().epochs, help="default: %(default)s")
     args = parse_study(parser, "runs/recipes", "reports/recipe_study.json")
     runs = grid(args.data, evaluate_test=False, recipe=args.recipes, seed=args.seeds, epochs=args.epochs)
     study = report(args, run_study(runs, args))

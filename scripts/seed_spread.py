@@ -27,7 +27,8 @@ def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
     return {
         # The data by its recorded name, never a folder of this machine (--runs, --out change no number).
         "command": f"python scripts/seed_spread.py --recipe {args.recipe} --data {results[0]['data']['source']} "
-        f"--seeds {' '.join(map(str, args.seeds))}",
+        f"--seeds {' '.join(map(str, args.seeds))}"
+        + ("" if args.epochs == TrainConfig().epochs else f" --epochs {args.epochs}"),
         "data": results[0]["data"],
         "config": group["config"],
         "environment": results[0]["environment"],
@@ -40,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
     args = parse_study(parser, "runs/seeds/{recipe}", "reports/seed_spread_{recipe}.json", seeds=(0, 1, 2, 42))
-    summary = report(args, run_study(grid(args.data, seed=args.seeds, recipe=[args.recipe]), args))
+    summary = report(args, run_study(grid(args.data, seed=args.seeds, recipe=[args.recipe], epochs=args.epochs), args))
     write_report(args, summary, spread_markdown(summary))
 
 

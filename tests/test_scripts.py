@@ -7,6 +7,7 @@ import argparse
 import importlib
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def script(name: str, *arguments: str | Path, cwd: Path) -> subprocess.CompletedProcess:
-    pytest.importorskip("ray", reason="the study scripts run on Ray: pip install 'lenet[sweep]'")
+    """`python scripts/NAME ARGUMENTS` in a fresh process."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / name), *map(str, arguments)],
         capture_output=True,
@@ -36,10 +37,27 @@ def script(name: str, *arguments: str | Path, cwd: Path) -> subprocess.Completed
     return result
 
 
+@pytest.fixture(scope="module")
+def ray_here():
+    """One local Ray instance for the studies below: starting one takes some 15 s on 2 cores, and
+    `lenet.sweep` runs on an instance that is already up (as the scripts' --address would)."""
+    ray = pytest.importorskip("ray", reason="the study scripts run on Ray: pip install 'lenet[sweep]'")
+    ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+def run_study_script(name: str, *arguments: str | Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python scripts/NAME ARGUMENTS`, its main run in this process (on `ray_here`)."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    monkeypatch.setattr(sys, "argv", [name, *map(str, arguments)])
+    runpy.run_path(str(ROOT / "scripts" / name), run_name="__main__")
+
+
 @pytest.mark.slow
-def test_the_recipe_study_ranks_on_validation_without_the_test_set(tmp_path):
+def test_the_recipe_study_ranks_on_validation_without_the_test_set(tmp_path, ray_here, monkeypatch):
     out = tmp_path / "study.json"
-    script(
+    run_study_script(
         "recipe_study.py",
         "--data",
         "sample",
@@ -54,7 +72,7 @@ def test_the_recipe_study_ranks_on_validation_without_the_test_set(tmp_path):
         tmp_path / "runs",
         "--out",
         out,
-        cwd=tmp_path,
+        monkeypatch=monkeypatch,
     )
     study = json.loads(out.read_text())
     assert set(study["ranking"]) == {"original", "shift-2e-3"} and study["chosen"] == study["ranking"][0]
@@ -68,9 +86,9 @@ def test_the_recipe_study_ranks_on_validation_without_the_test_set(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_seed_spread_and_the_variant_comparison_train_and_summarise(tmp_path):
+def test_the_seed_spread_and_the_variant_comparison_train_and_summarise(tmp_path, ray_here, monkeypatch):
     spread = tmp_path / "spread.json"
-    script(
+    run_study_script(
         "seed_spread.py",
         "--data",
         "sample",
@@ -78,19 +96,21 @@ def test_the_seed_spread_and_the_variant_comparison_train_and_summarise(tmp_path
         "original",
         "--seeds",
         "0",
+        "--epochs",
+        "1",
         "--runs",
         tmp_path / "seeds",
         "--out",
         spread,
-        cwd=tmp_path,
+        monkeypatch=monkeypatch,
     )
     summary = json.loads(spread.read_text())
     assert summary["config"]["recipe"] == "original" and summary["command"].startswith(
-        "python scripts/seed_spread.py --recipe original --data sample"
+        "python scripts/seed_spread.py --recipe original --data sample --seeds 0 --epochs 1"
     )
     assert 0.5 < summary["summary"]["mean"] <= 1 and [run["seed"] for run in summary["runs"]] == [0]
     comparison = tmp_path / "variants.json"
-    script(
+    run_study_script(
         "compare_variants.py",
         "--data",
         "sample",
@@ -102,7 +122,7 @@ def test_the_seed_spread_and_the_variant_comparison_train_and_summarise(tmp_path
         tmp_path / "variants",
         "--out",
         comparison,
-        cwd=tmp_path,
+        monkeypatch=monkeypatch,
     )
     assert set(json.loads(comparison.read_text())["variants"]) == {"modern", "classic"}
 
@@ -166,7 +186,10 @@ def test_the_seed_spread_report_is_the_sweeps_summary(recipe, monkeypatch):
         for run in committed["runs"]
     ]
     seeds = [run["seed"] for run in committed["runs"]]
-    assert rebuilt("seed_spread", monkeypatch, {"recipe": recipe, "seeds": seeds}, entries) == path.read_text()
+    assert (
+        rebuilt("seed_spread", monkeypatch, {"recipe": recipe, "seeds": seeds, "epochs": 10}, entries)
+        == path.read_text()
+    )
 
 
 def test_the_variant_comparison_report_is_the_sweeps_summary(monkeypatch):

@@ -52,7 +52,7 @@ def cluster_report(tmp_path_factory):
     env = {**os.environ, "RAY_TMPDIR": str(private), "HOME": str(private), "PYTHONPATH": str(ROOT)}
     # The same runs one by one, made while the cluster starts (which mostly waits).
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        alone = pool.submit(train_one_by_one, tmp_path_factory.mktemp("alone"), [0, 1, 2, 3])
+        alone = pool.submit(train_one_by_one, tmp_path_factory.mktemp("alone"), [0, 1, 2])
         try:
             helper = subprocess.run(
                 [
@@ -121,7 +121,7 @@ def test_a_sweep_spreads_over_both_nodes_skips_finished_runs_and_survives_a_kill
     report, alone = cluster_report
     first, second = report["first"], report["second"]
     entries = {entry["config"]["seed"]: entry for entry in second["runs"]}
-    assert sorted(entries) == [0, 1, 2, 3] and not second["failed"] and not second["pending"]
+    assert sorted(entries) == [0, 1, 2] and not second["failed"] and not second["pending"]
     # Both nodes ran runs, all on loopback.
     assert len({entry["node"]["id"] for entry in entries.values()}) == 2
     assert {entry["node"]["ip"] for entry in entries.values()} == {"127.0.0.1"}
@@ -139,5 +139,5 @@ def test_a_sweep_spreads_over_both_nodes_skips_finished_runs_and_survives_a_kill
         assert entry["results"]["history"] == alone[seed]["history"], seed
         assert entry["results"]["test"] == alone[seed]["test"], seed
     summary = second["summary"]
-    assert len(summary) == 1 and summary[0]["seeds"] == [0, 1, 2, 3]
-    assert summary[0]["test_accuracy"]["n"] == 4
+    assert len(summary) == 1 and summary[0]["seeds"] == [0, 1, 2]
+    assert summary[0]["test_accuracy"]["n"] == 3
