@@ -42,9 +42,12 @@ def ray_here():
     """One local Ray instance for the studies below: starting one takes some 15 s on 2 cores, and
     `lenet.sweep` runs on an instance that is already up (as the scripts' --address would)."""
     ray = pytest.importorskip("ray", reason="the study scripts run on Ray: pip install 'lenet[sweep]'")
+    saved = dict(os.environ)
     ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level="WARNING")
     yield
     ray.shutdown()
+    os.environ.clear()  # ray.init sets RAY_AUTH_MODE and others, which later clusters would inherit
+    os.environ.update(saved)
 
 
 def run_study_script(name: str, *arguments: str | Path, monkeypatch: pytest.MonkeyPatch) -> None:
