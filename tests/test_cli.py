@@ -1,4 +1,5 @@
-"""The command line, driven as a user drives it: `python -m lenet ...` in a subprocess."""
+"""The command line through `cli.main`, the console script's entry point, and as `python -m lenet ...` in a
+fresh process where that is what matters (--help without TensorFlow, `lenet plot`)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,6 @@ def run_lenet(*arguments: str | Path, cwd: Path | None = None) -> subprocess.Com
         timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-
-
-def errors(result: subprocess.CompletedProcess) -> list[str]:
-    """Our error lines on stderr (TensorFlow may add its own start-up chatter there)."""
-    return [line for line in result.stderr.splitlines() if line.startswith("lenet")]
 
 
 @pytest.fixture
@@ -94,22 +90,16 @@ def test_help_does_not_import_tensorflow_and_public_names_load_on_first_use():
     assert "--batch-size" in result.stdout and "--top K" in result.stdout
 
 
-@pytest.mark.slow
-def test_evaluate_reports_the_runs_test_numbers(trained):
-    out, _ = trained
-    result = run_lenet("evaluate", out / "lenet5.keras", "--data", "sample", "--json")
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+def test_evaluate_reports_the_runs_test_numbers_as_json_and_as_tables(trained, capsys):
+    out, _ = trained  # in this process (TensorFlow is loaded already): the same code, faster
+    assert cli.main(["evaluate", str(out / "lenet5.keras"), "--data", "sample", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
     test = lenet.load_results(out / "results.json")["test"]
     assert report["test"]["accuracy"] == pytest.approx(test["accuracy"], abs=1e-6)
     matrix = np.array(report["confusion_matrix"])
     assert matrix.shape == (10, 10) and matrix.sum() == 1000
     assert np.trace(matrix) / 1000 == pytest.approx(test["accuracy"], abs=1e-6)
     np.testing.assert_allclose(report["per_class_accuracy"], np.diag(matrix) / matrix.sum(axis=1))
-
-
-def test_evaluate_prints_tables(trained, capsys):
-    out, _ = trained  # in this process (TensorFlow is loaded already): the same code, faster
     assert cli.main(["evaluate", str(out / "lenet5.keras"), "--data", "sample"]) == 0
     lines = capsys.readouterr().out.splitlines()
     accuracy = lenet.load_results(out / "results.json")["test"]["accuracy"]
@@ -138,8 +128,7 @@ def render_variants(digit: np.ndarray) -> dict[str, Image.Image]:
     }
 
 
-@pytest.mark.slow
-def test_predictions_on_rerendered_digits_agree_with_the_originals(trained, sample, tmp_path):
+def test_predictions_on_rerendered_digits_agree_with_the_originals(trained, sample, tmp_path, capsys):
     out, _ = trained
     digits = sample.x_test[:100]
     for index, digit in enumerate(digits):
@@ -147,9 +136,8 @@ def test_predictions_on_rerendered_digits_agree_with_the_originals(trained, samp
             (tmp_path / variant).mkdir(exist_ok=True)
             image.save(tmp_path / variant / f"{index:03d}.png")
     variants = sorted(path.name for path in tmp_path.iterdir())
-    result = run_lenet("predict", out / "lenet5.keras", *[tmp_path / v for v in variants], "--json")
-    assert result.returncode == 0, result.stderr
-    predictions = json.loads(result.stdout)["predictions"]
+    assert cli.main(["predict", str(out / "lenet5.keras"), *[str(tmp_path / v) for v in variants], "--json"]) == 0
+    predictions = json.loads(capsys.readouterr().out)["predictions"]
     assert len(predictions) == 100 * len(variants)
     expected = lenet.predict_probabilities(lenet.load_model(out / "lenet5.keras"), digits).argmax(axis=1)
     agree = {
@@ -214,7 +202,6 @@ def test_model_files_that_cannot_be_used_are_usage_errors(tmp_path, monkeypatch,
         assert problem in captured.err and captured.err.count("\n") == 1
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "arguments, problem",
     [
@@ -230,11 +217,17 @@ def test_model_files_that_cannot_be_used_are_usage_errors(tmp_path, monkeypatch,
         (["train", "--data", "sample", "--out", "taken/run"], "taken/run: cannot be created: taken is not a"),
     ],
 )
-def test_usage_errors_exit_with_2_and_one_line(arguments, problem, tmp_path):
+def test_usage_errors_exit_with_2_and_one_line(arguments, problem, tmp_path, monkeypatch, capsys):
     (tmp_path / "taken").write_text("a file where the output directory should go")
-    result = run_lenet(*arguments, cwd=tmp_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert problem in errors(result)[-1]
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = cli.main(arguments)
+    except SystemExit as exit:  # argparse's own usage errors
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert problem in [line for line in err.splitlines() if line.startswith("lenet")][-1]
+    assert not (tmp_path / "runs").exists()  # nothing written
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -97,16 +99,32 @@ def test_the_history_is_the_same_on_one_core_with_the_cap_set_by_hand(trained_on
     assert json.loads((tmp_path / "results.json").read_text())["history"] == results["history"]
 
 
-def test_reproduce_reproduces_the_committed_sample_run_exactly(capsys):
-    assert cli.main(["reproduce", str(SAMPLE_RUN)]) == 0
-    printed = capsys.readouterr().out.splitlines()
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory) -> tuple[int, str, dict]:
+    """`lenet reproduce reports/sample_run.json --out DIR`, once: its exit code, what it printed, the
+    results it trained again."""
+    out = tmp_path_factory.mktemp("reproduced")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = cli.main(["reproduce", str(SAMPLE_RUN), "--out", str(out)])
+    return code, printed.getvalue(), json.loads((out / "results.json").read_text())
+
+
+def test_reproduce_reproduces_the_committed_sample_run_exactly(reproduced):
+    code, printed, _again = reproduced
     epochs = json.loads(SAMPLE_RUN.read_text())["config"]["epochs"]
+    assert code == 0
     assert [f"epoch {epoch}: identical" for epoch in range(1, epochs + 1)] + ["test: identical"] == [
-        line for line in printed if line.startswith(("epoch ", "test:")) and "loss" not in line
+        line for line in printed.splitlines() if line.startswith(("epoch ", "test:")) and "loss" not in line
     ]
 
 
-def test_reproduce_names_the_first_difference_and_the_environment_that_differs(tmp_path, capsys):
+def test_reproduce_names_the_first_difference_and_the_environment_that_differs(
+    reproduced, tmp_path, capsys, monkeypatch
+):
+    from lenet import experiment
+
+    monkeypatch.setattr(experiment, "train_and_evaluate", lambda *args, **kwargs: reproduced[2])  # trained once
     recorded = json.loads(SAMPLE_RUN.read_text())
     recorded["history"]["val_loss"][1] += 1e-6
     recorded["environment"]["cpu"] = "Another CPU"
