@@ -361,6 +361,7 @@ def keras_model(path: str | None) -> Any:
 
 def run_export(arguments: argparse.Namespace) -> int:
     import_tensorflow(arguments)
+    from lenet.artifacts import save_json, write_atomically
     from lenet.data import file_sha256, load_mnist
     from lenet.lite import CHECK_SUFFIX, TOLERANCE, to_lite
     from lenet.model_file import SHIPPED_WEIGHTS
@@ -379,8 +380,8 @@ def run_export(arguments: argparse.Namespace) -> int:
         "tolerance": TOLERANCE,
         "check": check,
     }
-    out.write_bytes(lite.content)
-    out.with_name(out.name + CHECK_SUFFIX).write_text(json.dumps(record, indent=2) + "\n")
+    write_atomically(out, lambda temporary: temporary.write_bytes(lite.content))
+    save_json(out.with_name(out.name + CHECK_SUFFIX), record)
     print(
         f"wrote {out} ({len(lite.content):,} bytes): on {check['images']:,} test images of {data.source}, "
         f"the same predictions as Keras, probabilities within {check['max_probability_difference']:.2g} "
@@ -429,16 +430,18 @@ def run_predict(arguments: argparse.Namespace) -> int:
 
     from lenet.images import image_files, load_digit
     from lenet.lite import LITE_SUFFIX
-    from lenet.model_file import MODEL_SUFFIXES, load_model, shipped_lite_matches
+    from lenet.model_file import MODEL_SUFFIXES, load_model, shipped_lite, shipped_lite_matches
 
     model_path, images = None, arguments.images
     if Path(images[0]).suffix.lower() in MODEL_SUFFIXES:  # `lenet predict MODEL IMAGE...`
         model_path, images = images[0], images[1:]
         if not images:
             raise ConfigError("no images given after the model")
-    if not (Path(model_path).suffix.lower() == LITE_SUFFIX if model_path else shipped_lite_matches()):
+    # The shipped LiteRT file if it was checked against the shipped weights, decided once.
+    lite = Path(model_path).suffix.lower() == LITE_SUFFIX if model_path else shipped_lite_matches()
+    if not lite:
         import_tensorflow(arguments)  # a Keras model; a LiteRT file predicts without TensorFlow
-    model = load_model(model_path, lite=True)  # the shipped LiteRT file if it matches the weights
+    model = shipped_lite() if lite and model_path is None else load_model(model_path)
     good: list[Path] = []
     digits: list[np.ndarray] = []
     errors: list[dict[str, str]] = []
