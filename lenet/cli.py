@@ -268,10 +268,12 @@ def add_field_flag(parser: argparse.ArgumentParser, config_field: dataclasses.Fi
     """A TrainConfig field as a flag with its help and default: --name (a switch: --name/--no-name),
     or with `grid`, --name(s) V[,V...] taking a list (default: unset, so the config's own)."""
     help_text, default, kind = config_field.metadata["help"], config_field.default, field_type(config_field)
+    flag = "--" + (PLURAL_FLAGS.get(config_field.name, config_field.name) if grid else config_field.name).replace(
+        "_", "-"
+    )
     if grid:
-        name = PLURAL_FLAGS.get(config_field.name, config_field.name)
         parser.add_argument(
-            "--" + name.replace("_", "-"),
+            flag,
             dest=config_field.name,
             metavar="V[,V...]",
             type=lambda text: [grid_value(config_field, item) for item in text.split(",")],
@@ -279,7 +281,7 @@ def add_field_flag(parser: argparse.ArgumentParser, config_field: dataclasses.Fi
         )
     elif kind is bool:
         parser.add_argument(
-            "--" + config_field.name.replace("_", "-"),
+            flag,
             dest=config_field.name,
             action=argparse.BooleanOptionalAction,
             default=default,
@@ -287,7 +289,7 @@ def add_field_flag(parser: argparse.ArgumentParser, config_field: dataclasses.Fi
         )
     else:
         parser.add_argument(
-            "--" + config_field.name.replace("_", "-"),
+            flag,
             dest=config_field.name,
             type=kind,
             default=default,

@@ -128,10 +128,17 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+# Each field's value type, resolved once: X for `X` and for `X | None`.
+FIELD_TYPES: dict[str, type] = {
+    name: next(kind for kind in typing.get_args(hint) or (hint,) if kind is not type(None))
+    for name, hint in typing.get_type_hints(TrainConfig).items()
+}
+# Each field by its notebook parameter's name (its own, in upper case).
+FIELDS_BY_PARAMETER = {config_field.name.upper(): config_field for config_field in dataclasses.fields(TrainConfig)}
+
+
 def field_type(config_field: dataclasses.Field) -> type:
-    """A field's value type: X for `X` and for `X | None`."""
-    hint = typing.get_type_hints(TrainConfig)[config_field.name]
-    return next(kind for kind in typing.get_args(hint) or (hint,) if kind is not type(None))
+    return FIELD_TYPES[config_field.name]
 
 
 SWITCHES = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -163,11 +170,11 @@ def parameters_from_env(**parameters: Any) -> dict[str, Any]:
     variable applies also when the notebook has no such parameter (e.g. LENET_STRATEGY).
     """
     resolved = dict(parameters)
-    for name in (*RUN_PARAMETERS, *(f.name.upper() for f in dataclasses.fields(TrainConfig))):
+    for name in (*RUN_PARAMETERS, *FIELDS_BY_PARAMETER):
         raw = os.environ.get(f"LENET_{name}", "")
         if not raw:
             continue
-        config_field = next((f for f in dataclasses.fields(TrainConfig) if f.name.upper() == name), None)
+        config_field = FIELDS_BY_PARAMETER.get(name)
         try:
             resolved[name] = raw if config_field is None else parse(config_field, raw)
         except ValueError:
@@ -179,6 +186,4 @@ def parameters_from_env(**parameters: Any) -> dict[str, Any]:
 
 def config_from_parameters(parameters: dict[str, Any]) -> TrainConfig:
     """The TrainConfig that the notebook's (upper-case) parameters describe."""
-    return TrainConfig(
-        **{f.name: parameters[f.name.upper()] for f in dataclasses.fields(TrainConfig) if f.name.upper() in parameters}
-    )
+    return TrainConfig(**{f.name: parameters[name] for name, f in FIELDS_BY_PARAMETER.items() if name in parameters})
