@@ -21,59 +21,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # at AVX2, for the same numbers on every x86-64 machine (lenet/reproducibility.py).
 reproducibility.apply_pins()
 
-# Public name -> the module that defines it.
-_MODULES = {
-    "confusion_matrix": "lenet.analysis",
-    "misclassified": "lenet.analysis",
-    "per_class_accuracy": "lenet.analysis",
-    "load_results": "lenet.artifacts",
-    "save_figure": "lenet.artifacts",
-    "save_json": "lenet.artifacts",
-    "checkpoint_dir": "lenet.checkpoint",
-    "CheckpointError": "lenet.checkpoint",
-    "config_from_parameters": "lenet.config",
-    "ConfigError": "lenet.config",
-    "parameters_from_env": "lenet.config",
-    "Recipe": "lenet.config",
-    "RECIPES": "lenet.config",
-    "TrainConfig": "lenet.config",
-    "DataError": "lenet.data",
-    "load_mnist": "lenet.data",
-    "Mnist": "lenet.data",
-    "Split": "lenet.data",
-    "split_validation": "lenet.data",
-    "strategy_for": "lenet.distribute",
-    "read_idx": "lenet.idx",
-    "write_idx": "lenet.idx",
-    "ImageError": "lenet.images",
-    "load_digit": "lenet.images",
-    "mnist_style": "lenet.images",
-    "build_lenet5": "lenet.model",
-    "load_model": "lenet.model_file",
-    "ModelError": "lenet.model_file",
-    "plot_confusion_matrix": "lenet.plots",
-    "plot_digits": "lenet.plots",
-    "plot_history": "lenet.plots",
-    "plot_learning_rate": "lenet.plots",
-    "plot_misclassified": "lenet.plots",
-    "plot_per_class_accuracy": "lenet.plots",
-    "plot_prediction": "lenet.plots",
-    "build_results": "lenet.experiment",
-    "compiled_lenet5": "lenet.experiment",
-    "prepare_data": "lenet.experiment",
-    "save_artifacts": "lenet.experiment",
-    "train_and_evaluate": "lenet.experiment",
-    "augment": "lenet.training",
-    "compile_with_recipe": "lenet.training",
-    "learning_rate_schedule": "lenet.training",
-    "steps_per_epoch": "lenet.training",
-    "evaluate": "lenet.training",
-    "fit": "lenet.training",
-    "predict_probabilities": "lenet.training",
-    "set_seed": "lenet.training",
-    "TrainingError": "lenet.training",
+# Public names, by the module that defines them.
+_NAMES = {
+    "analysis": "confusion_matrix misclassified per_class_accuracy",
+    "artifacts": "load_results save_figure save_json",
+    "checkpoint": "checkpoint_dir CheckpointError",
+    "config": "config_from_parameters ConfigError parameters_from_env Recipe RECIPES TrainConfig TrainingError",
+    "data": "DataError load_mnist Mnist Split split_validation",
+    "distribute": "strategy_for",
+    "experiment": "build_results compiled_lenet5 prepare_data save_artifacts train_and_evaluate",
+    "idx": "read_idx write_idx",
+    "images": "ImageError load_digit mnist_style",
+    "model": "build_lenet5",
+    "model_file": "load_model ModelError",
+    "plots": "plot_confusion_matrix plot_digits plot_history plot_learning_rate plot_misclassified "
+    "plot_per_class_accuracy plot_prediction",
+    "training": "augment compile_with_recipe learning_rate_schedule steps_per_epoch evaluate fit "
+    "predict_probabilities set_seed",
 }
-
+_MODULES = {name: f"lenet.{module}" for module, names in _NAMES.items() for name in names.split()}
 __all__ = sorted(_MODULES)
 
 

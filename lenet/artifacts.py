@@ -55,13 +55,15 @@ def save_model(path: Path, model: Any) -> Path:
 
 
 def load_results(path: Path) -> dict[str, Any]:
-    """Read a results.json; a clear error if it is not one."""
+    """Read a results.json; a DataError (a ValueError) if it is not one."""
+    from lenet.data import DataError
+
     try:
         results = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
+        raise DataError(f"{path}: no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not a JSON file ({error})") from None
+        raise DataError(f"{path}: not a JSON file ({error})") from None
     if not isinstance(results, dict) or "history" not in results:
-        raise ValueError(f"{path}: not a lenet results file (no 'history')")
+        raise DataError(f"{path}: not a lenet results file (no 'history')")
     return results

@@ -21,21 +21,20 @@ setting, its saved value (set it back to resume) and the directory to delete to 
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 
 import keras
 
 from lenet import artifacts
-from lenet.config import TrainConfig
+from lenet.config import ConfigError, TrainConfig
 from lenet.data import Split, arrays_sha256
 
 CHECKPOINT_DIR = ".checkpoint"
 STATE_FILE = "state.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ConfigError):
     """A checkpoint that cannot be resumed; the message names the directory and the way out."""
 
 
@@ -47,6 +46,14 @@ def checkpoint_dir(output_dir: str | Path) -> Path:
 def training_fingerprint(split: Split) -> str:
     """sha256 over the training and validation arrays: resuming on other data is refused."""
     return arrays_sha256((split.x_train, split.y_train, split.x_val, split.y_val))
+
+
+def saved_epochs(output_dir: str | Path) -> int:
+    """Epochs saved in the checkpoint of a run writing into `output_dir` (0 without one)."""
+    try:
+        return int(json.loads((checkpoint_dir(output_dir) / STATE_FILE).read_text())["epochs_done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def remove_checkpoint(directory: str | Path) -> None:
@@ -123,9 +130,9 @@ class Checkpoint:
 
 
 class CheckpointEveryEpoch(keras.callbacks.Callback):
-    """Saves a checkpoint after every epoch whose loss is finite; a NaN or infinite loss
-    removes it, since the same config would diverge again. (`save_artifacts` removes it
-    once a run's results are written: then there is nothing left to resume.)"""
+    """Saves a checkpoint after every epoch that was not stopped (by TerminateOnNaN, say:
+    `fit` then removes the checkpoint, since the same config would diverge again).
+    (`save_artifacts` removes it once a run's results are written: nothing is left to resume.)"""
 
     def __init__(self, checkpoint: Checkpoint, history: dict[str, list[float]]) -> None:
         super().__init__()
@@ -133,8 +140,5 @@ class CheckpointEveryEpoch(keras.callbacks.Callback):
         self.history = history  # the caller's record, already holding this epoch
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            remove_checkpoint(self.checkpoint.directory)
-        elif loss is not None and not self.model.stop_training:
+        if not self.model.stop_training:
             self.checkpoint.save(self.model, self.history)

@@ -16,36 +16,22 @@ import os
 import sys
 import tempfile
 import traceback
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
-from lenet.config import ConfigError, TrainConfig
+from lenet.config import ConfigError, TrainConfig, TrainingError, field_type, first_line, parse_value
 from lenet.data import DataError
 from lenet.images import ImageError
 from lenet.model_file import MODEL_SUFFIXES, ModelError
+from lenet.sweep import RunsFailed, SweepError
 
 PROGRAM = "lenet"
 DEFAULT_OUTPUT_DIR = "runs/latest"
-USAGE_ERRORS = (ConfigError, DataError, ModelError)
-# Expected failures of a single input: reported in one line, never as a traceback.
-INPUT_ERRORS = (ImageError, OSError)
+# Expected errors -> exit code, the first that matches: 1 for an input (or a run) that failed,
+# 2 for a usage error (CheckpointError is a ConfigError). Each is one line, never a traceback.
+EXIT_CODES = ((RunsFailed, 1), (SweepError, 2), (ConfigError, 2), (DataError, 2), (ModelError, 2))
+EXIT_CODES += ((TrainingError, 1), (ImageError, 1), (OSError, 1))
 
-# Help for TrainConfig's fields; a field missing here is still a flag, helped by its name.
-FIELD_HELP = {
-    "epochs": "passes over the training set",
-    "batch_size": "images per training step",
-    "recipe": "learning-rate schedule and augmentation, by name: "
-    "'original' is the constant-rate recipe without augmentation (see README)",
-    "learning_rate": "Adam's (peak) learning rate (default: the recipe's)",
-    "seed": "random seed; the same seed on the same machine gives identical numbers",
-    "validation_size": "training images held out for validation (default: 5,000, or a tenth of a smaller training set)",
-    "variant": "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)",
-    "strategy": "'default' (one device), 'mirrored' (all GPUs of this machine) or 'multiworker' "
-    "(several machines, described by TF_CONFIG)",
-    "mixed_precision": "float16 compute with float32 weights and logits; faster on recent GPUs, not on CPUs",
-}
 DATA_HELP = (
     "'keras' (MNIST, downloaded once and cached; LENET_MNIST_PATH=FILE uses a local copy), "
     "'fashion_mnist' (downloaded once), 'sample' (the 5,000 digits shipped with lenet, "
@@ -64,12 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return 130
-    except USAGE_ERRORS as error:
-        return fail(error, 2)
-    except INPUT_ERRORS as error:
-        return fail(error, 1)
-    except Exception as error:  # a defect in our own code path, not in the user's input
-        if arguments.debug:
+    except Exception as error:
+        code = next((code for kind, code in EXIT_CODES if isinstance(error, kind)), None)
+        if code is not None:
+            return fail(error, code)
+        if arguments.debug:  # a defect in our own code path, not in the user's input
             raise
         return unexpected(error)
 
@@ -83,7 +68,7 @@ def unexpected(error: Exception) -> int:
     descriptor, path = tempfile.mkstemp(prefix="lenet-traceback-", suffix=".txt")
     with os.fdopen(descriptor, "w") as file:
         traceback.print_exception(error, file=file)
-    message = str(error).splitlines()[0] if str(error) else ""
+    message = first_line(error) if str(error) else ""
     print(
         f"{PROGRAM}: error: unexpected {type(error).__name__} in {step}: {message}; "
         f"the full traceback is in {path} (or rerun with --debug); please report it",
@@ -205,45 +190,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_config_flags(parser: argparse.ArgumentParser, config_class: type = TrainConfig) -> None:
-    """One flag per config field, with its type and default, so new fields appear by themselves.
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, with its type, default and help (the field's metadata).
 
-    bool fields get --name/--no-name, Literal fields their choices, `X | None` the type X.
+    bool fields get --name/--no-name; `X | None` fields take an X.
     """
-    hints = typing.get_type_hints(config_class)
-    for field in dataclasses.fields(config_class):
-        flag = "--" + field.name.replace("_", "-")
-        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
-        help_text = FIELD_HELP.get(field.name, field.name.replace("_", " "))
-        kind, choices = flag_type(hints[field.name])
+    for field in dataclasses.fields(TrainConfig):
+        flag, help_text, kind = "--" + field.name.replace("_", "-"), field.metadata["help"], field_type(field)
         if kind is bool:
+            state = "on" if field.default else "off"
             parser.add_argument(
                 flag,
-                dest=field.name,
                 action=argparse.BooleanOptionalAction,
-                default=default,
-                help=f"{help_text} (default: {'on' if default else 'off'})",
+                default=field.default,
+                help=f"{help_text} (default: {state})",
             )
             continue
         parser.add_argument(
             flag,
-            dest=field.name,
             type=kind,
-            choices=choices,
-            default=default,
-            metavar=field.name.upper() if choices is None else None,
-            help=f"{help_text} (default: %(default)s)" if default is not None else help_text,
+            default=field.default,
+            metavar=field.name.upper(),
+            help=f"{help_text} (default: %(default)s)" if field.default is not None else help_text,
         )
-
-
-def flag_type(hint: Any) -> tuple[Any, list[Any] | None]:
-    """The argparse type (and choices) for a field's type hint: X, X | None, Literal[...]."""
-    arguments = [argument for argument in typing.get_args(hint) if argument is not type(None)]
-    if typing.get_origin(hint) is typing.Literal:
-        return type(arguments[0]), arguments
-    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(arguments) == 1:
-        return flag_type(arguments[0])
-    return (hint if hint in (int, float, str, bool) else str), None
 
 
 def positive_int(text: str) -> int:
@@ -256,12 +225,8 @@ def positive_int(text: str) -> int:
 def run_train(arguments: argparse.Namespace) -> int:
     values = {field.name: getattr(arguments, field.name) for field in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**values)
-    problem = output_dir_problem(Path(arguments.out))
-    if problem:  # before training, not after: an unusable --out should not cost a run
-        return fail(f"{arguments.out}: {problem}", 2)
-    from lenet.checkpoint import CheckpointError  # after the checks: bad flags answer at once
-    from lenet.experiment import train_and_evaluate
-    from lenet.training import TrainingError
+    check_output_dir(arguments.out)  # before training, not after: an unusable --out should not cost a run
+    from lenet.experiment import train_and_evaluate  # after the checks: bad flags answer at once
 
     if sys.stdout.isatty():
         verbose, callbacks = "auto", []
@@ -269,30 +234,28 @@ def run_train(arguments: argparse.Namespace) -> int:
         from lenet.progress import EpochLines
 
         verbose, callbacks = 0, [EpochLines()]
-    try:  # a run interrupted earlier with the same --out resumes after its last epoch
-        results = train_and_evaluate(config, arguments.data, arguments.out, verbose=verbose, callbacks=callbacks)
-    except CheckpointError as error:
-        return fail(error, 2)
-    except TrainingError as error:
-        return fail(error, 1)
+    # A run interrupted earlier with the same --out resumes after its last epoch.
+    results = train_and_evaluate(config, arguments.data, arguments.out, verbose=verbose, callbacks=callbacks)
     test = results["test"]
     print(f"test accuracy {test['accuracy']:.4f}, test loss {test['loss']:.4f}")
     print(f"wrote results.json, results.png and lenet5.keras into {arguments.out}")
     return 0
 
 
-def output_dir_problem(out: Path) -> str | None:
-    """Why `out` cannot become the output directory, or None; creates nothing."""
-    if out.exists():
-        return None if out.is_dir() else "exists and is not a directory"
-    parent = out.parent
+def check_output_dir(out: str) -> None:
+    """ConfigError if `out` cannot become the output directory; creates nothing."""
+    path, problem = Path(out), None
+    parent = path.parent
     while not parent.exists():
         parent = parent.parent
-    if not parent.is_dir():
-        return f"cannot be created: {parent} is not a directory"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot be created: no permission to write in {parent}"
-    return None
+    if path.exists():
+        problem = None if path.is_dir() else "exists and is not a directory"
+    elif not parent.is_dir():
+        problem = f"cannot be created: {parent} is not a directory"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"cannot be created: no permission to write in {parent}"
+    if problem:
+        raise ConfigError(f"{out}: {problem}")
 
 
 def run_evaluate(arguments: argparse.Namespace) -> int:
@@ -355,7 +318,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
     if Path(images[0]).suffix.lower() in MODEL_SUFFIXES:  # `lenet predict MODEL IMAGE...`
         model_path, images = images[0], images[1:]
         if not images:
-            return fail("no images given after the model", 2)
+            raise ConfigError("no images given after the model")
     model = load_model(model_path)
     good: list[Path] = []
     digits: list[np.ndarray] = []
@@ -436,17 +399,14 @@ def run_plot(arguments: argparse.Namespace) -> int:
     from lenet.artifacts import RESULTS_PNG, load_results, save_figure
     from lenet.plots import plot_history
 
-    try:
-        results = load_results(Path(arguments.results))
-    except ValueError as error:
-        return fail(error, 2)
+    results = load_results(Path(arguments.results))
     out = Path(arguments.out) if arguments.out else Path(arguments.results).parent / RESULTS_PNG
     try:
         save_figure(out, plot_history(results["history"]))
     except OSError as error:
-        return fail(f"{out}: cannot write the figure ({error.strerror or error})", 1)
+        raise OSError(f"{out}: cannot write the figure ({error.strerror or error})") from None
     except (KeyError, TypeError, ValueError) as error:
-        return fail(f"{arguments.results}: history is incomplete or malformed ({error})", 2)
+        raise DataError(f"{arguments.results}: history is incomplete or malformed ({error})") from None
     print(f"wrote {out}")
     return 0
 
@@ -463,7 +423,7 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
         config = TrainConfig(**recorded["config"])
         source, fingerprint = arguments.data or recorded["data"]["source"], recorded["data"]["fingerprint"]
     except (ValueError, TypeError, KeyError) as error:  # ConfigError is a ValueError
-        return fail(f"{arguments.results}: not a reproducible lenet results file ({error})", 2)
+        raise DataError(f"{arguments.results}: not a reproducible lenet results file ({error})") from None
     from lenet.data import load_mnist
     from lenet.experiment import train_and_evaluate
     from lenet.progress import EpochLines
@@ -471,10 +431,9 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
 
     data = load_mnist(source)
     if data.fingerprint != fingerprint:
-        return fail(
+        raise DataError(
             f"{source}: other data (fingerprint {data.fingerprint[:12]}...) than the run's "
-            f"({recorded['data']['source']}, {fingerprint[:12]}...); pass --data with its copy",
-            2,
+            f"({recorded['data']['source']}, {fingerprint[:12]}...); pass --data with its copy"
         )
     print(f"reproducing {arguments.results}: recipe {config.recipe!r}, seed {config.seed}, {config.epochs} epochs")
     with tempfile.TemporaryDirectory(prefix="lenet-reproduce-") as scratch:
@@ -512,17 +471,14 @@ def add_sweep_command(commands: Any) -> None:
         "per group. Started again with the same --out, a sweep skips its finished runs and "
         "resumes interrupted ones from their checkpoints. Needs Ray: pip install 'lenet[sweep]'.",
     )
-    hints = typing.get_type_hints(TrainConfig)
     for field in dataclasses.fields(TrainConfig):
-        name = PLURAL_FLAGS.get(field.name, field.name)
-        kind, _choices = flag_type(hints[field.name])
+        name, kind = PLURAL_FLAGS.get(field.name, field.name), field_type(field)
         sweep.add_argument(
             "--" + name.replace("_", "-"),
             dest=field.name,
             metavar="V[,V...]",
             type=lambda text, kind=kind: [grid_value(item, kind) for item in text.split(",")],
-            help=FIELD_HELP.get(field.name, field.name.replace("_", " "))
-            + ("" if field.default is None else f" (default: {field.default})"),
+            help=field.metadata["help"] + ("" if field.default is None else f" (default: {field.default})"),
         )
     sweep.add_argument(
         "--data",
@@ -544,7 +500,7 @@ def add_sweep_command(commands: Any) -> None:
     )
     sweep.add_argument(
         "--threads",
-        type=positive_int,
+        type=int,  # sweep() refuses fewer than 1, for its library callers too
         default=1,
         metavar="N",
         help="CPUs and TensorFlow intra-op threads per run; Ray runs (CPUs per node / N) runs at a "
@@ -569,19 +525,17 @@ def add_sweep_command(commands: Any) -> None:
 
 
 def grid_value(text: str, kind: Any) -> Any:
-    from lenet.config import boolean
-
     text = text.strip()
     if text.lower() == "none":
         return None
     try:
-        return boolean(text) if kind is bool else kind(text)
+        return parse_value(text, kind)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
 
 
 def run_sweep(arguments: argparse.Namespace) -> int:
-    from lenet.sweep import RunsFailed, SweepError, grid, summary_markdown, sweep
+    from lenet.sweep import grid, summary_markdown, sweep
 
     values = {
         field.name: getattr(arguments, field.name)
@@ -591,23 +545,17 @@ def run_sweep(arguments: argparse.Namespace) -> int:
     if "seed" in values:  # seeds outermost, as the scripts interleave them
         values = {"seed": values.pop("seed"), **values}
     runs = grid(arguments.data.split(","), evaluate_test=arguments.evaluate_test, **values)
-    problem = output_dir_problem(Path(arguments.out))
-    if problem:
-        return fail(f"{arguments.out}: {problem}", 2)
+    check_output_dir(arguments.out)
     quiet = arguments.json
-    try:
-        result = sweep(
-            runs,
-            arguments.out,
-            address=arguments.address,
-            threads=arguments.threads,
-            retries=arguments.retries,
-            progress=None if quiet else print,
-        )
-    except RunsFailed as error:  # the other runs finished and are in sweep.json
-        return fail(error, 1)
-    except SweepError as error:  # nothing ran: no Ray, or data missing on a node
-        return fail(error, 2)
+    # RunsFailed (exit 1): the other runs finished and are in sweep.json; SweepError (2): nothing ran.
+    result = sweep(
+        runs,
+        arguments.out,
+        address=arguments.address,
+        threads=arguments.threads,
+        retries=arguments.retries,
+        progress=None if quiet else print,
+    )
     if quiet:
         print(json.dumps(result, indent=2))
     else:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from dataclasses import dataclass
-from collections.abc import Callable
 from typing import Any
 
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
@@ -19,7 +19,7 @@ VARIANTS: dict[str, tuple[str, str, str]] = {
     "classic": ("tanh", "average", "tanh, average pooling (LeCun et al., 1998)"),
 }
 # The tf.distribute strategies (lenet/distribute.py).
-STRATEGIES = ("default", "mirrored", "multiworker")
+STRATEGIES = ("default", "mirrored")
 
 
 @dataclass(frozen=True)
@@ -58,28 +58,54 @@ DEFAULT_RECIPE = "shift-2e-3"
 
 
 class ConfigError(ValueError):
-    """A configuration value that cannot make sense, raised before any data is loaded."""
+    """A configuration value that cannot make sense, raised before any data is loaded
+    (or, as lenet.checkpoint's CheckpointError, a config that does not match a saved run)."""
+
+
+class TrainingError(RuntimeError):
+    """Training that went wrong (e.g. a NaN loss); the message says what to change.
+
+    Defined here, not in lenet.training, so the command line maps it to its exit code
+    without importing TensorFlow."""
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line, for messages of one line (its type's name if it says nothing)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _setting(default: Any, help: str) -> Any:
+    """A TrainConfig field with the help its flag shows; flags, LENET_* variables and help derive from these."""
+    return dataclasses.field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train LeNet-5. The defaults are the documented recipe."""
+    """How to train LeNet-5. The defaults are the documented recipe.
 
-    epochs: int = 10
-    batch_size: int = 64
-    # A name from RECIPES: the learning-rate schedule and the augmentation.
-    recipe: str = DEFAULT_RECIPE
-    # None: the recipe's own (peak) learning rate.
-    learning_rate: float | None = None
-    seed: int = 42
-    # None: 5,000 images, or a tenth of a training set too small for that (the sample).
-    validation_size: int | None = None
-    # "modern" (ReLU, max pooling) or "classic" (the 1998 paper's tanh and average pooling).
-    variant: str = "modern"
-    # "default" (one device), "mirrored" (all GPUs of this machine) or "multiworker" (TF_CONFIG).
-    strategy: str = "default"
-    # float16 compute with float32 weights and logits: faster on recent GPUs, not on CPUs.
-    mixed_precision: bool = False
+    Each field is a `lenet train` flag (--batch-size), a `lenet sweep` grid flag and a LENET_*
+    environment variable for the notebook (LENET_BATCH_SIZE), all derived from this list.
+    """
+
+    epochs: int = _setting(10, "passes over the training set")
+    batch_size: int = _setting(64, "images per training step")
+    recipe: str = _setting(
+        DEFAULT_RECIPE,
+        "learning-rate schedule and augmentation, by name: "
+        "'original' is the constant-rate recipe without augmentation (see README)",
+    )
+    learning_rate: float | None = _setting(None, "Adam's (peak) learning rate (default: the recipe's)")
+    seed: int = _setting(42, "random seed; the same seed on the same machine gives identical numbers")
+    validation_size: int | None = _setting(
+        None, "training images held out for validation (default: 5,000, or a tenth of a smaller training set)"
+    )
+    variant: str = _setting(
+        "modern", "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)"
+    )
+    strategy: str = _setting("default", "'default' (one device) or 'mirrored' (all GPUs of this machine)")
+    mixed_precision: bool = _setting(
+        False, "float16 compute with float32 weights and logits; faster on recent GPUs, not on CPUs"
+    )
 
     def __post_init__(self) -> None:
         checks = [
@@ -95,7 +121,7 @@ class TrainConfig:
                 self.validation_size is None or self.validation_size > 0,
                 f"validation_size must be at least 1, got {self.validation_size}",
             ),
-            (self.variant in VARIANTS, f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}"),
+            (self.variant in VARIANTS, variant_problem(self.variant)),
             (
                 self.strategy in STRATEGIES,
                 f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}",
@@ -118,20 +144,30 @@ class TrainConfig:
         return dataclasses.replace(recipe, learning_rate=self.learning_rate)
 
     def resolved_validation_size(self, train_size: int) -> int:
-        """The number of training images held out; refuses to hold out all of them."""
-        size = self.validation_size
-        if size is None:
-            size = min(MNIST_VALIDATION_SIZE, train_size // 10)
-        if size >= train_size:
-            raise ConfigError(f"validation_size {size} leaves no training images out of {train_size}")
-        return size
+        """The number of training images held out (split_validation refuses all of them)."""
+        if self.validation_size is None:
+            return min(MNIST_VALIDATION_SIZE, train_size // 10)
+        return self.validation_size
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def boolean(raw: str) -> bool:
-    """Parse an environment flag: true/false, yes/no, on/off or 1/0, any case."""
+def variant_problem(variant: str) -> str:
+    """The message refusing an unknown model variant (TrainConfig and build_lenet5 both check)."""
+    return f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}"
+
+
+def field_type(field: dataclasses.Field) -> type:
+    """A TrainConfig field's value type: int for `int | None`; what its flag and variable parse."""
+    hint = typing.get_type_hints(TrainConfig)[field.name]
+    return next((kind for kind in typing.get_args(hint) if kind is not type(None)), hint)
+
+
+def parse_value(raw: str, kind: type) -> Any:
+    """`raw` as a `kind`; a bool is true/false, yes/no, on/off or 1/0, any case. ValueError if not."""
+    if kind is not bool:
+        return kind(raw)
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
@@ -140,43 +176,31 @@ def boolean(raw: str) -> bool:
     raise ValueError(raw)
 
 
-# Notebook parameter -> (environment variable, TrainConfig field or None, parser).
-# A variable also applies when the notebook has no such parameter (e.g. LENET_VARIANT).
-ENVIRONMENT_OVERRIDES: dict[str, tuple[str, str | None, Callable[[str], Any]]] = {
-    "DATA": ("LENET_DATA", None, str),
-    "EPOCHS": ("LENET_EPOCHS", "epochs", int),
-    "BATCH_SIZE": ("LENET_BATCH_SIZE", "batch_size", int),
-    "RECIPE": ("LENET_RECIPE", "recipe", str),
-    "SEED": ("LENET_SEED", "seed", int),
-    "OUTPUT_DIR": ("LENET_OUTPUT_DIR", None, str),
-    "VARIANT": ("LENET_VARIANT", "variant", str),
-    "STRATEGY": ("LENET_STRATEGY", "strategy", str),
-    "MIXED_PRECISION": ("LENET_MIXED_PRECISION", "mixed_precision", boolean),
-}
+# The notebook's parameters that are not TrainConfig fields; each field's is its name in capitals.
+NOTEBOOK_PARAMETERS = {"DATA": str, "OUTPUT_DIR": str}
 
 
 def parameters_from_env(**parameters: Any) -> dict[str, Any]:
-    """Return the notebook's parameters with any LENET_* environment variable applied.
+    """Return the notebook's parameters with any LENET_<PARAMETER> environment variable applied.
 
-    The environment wins, so CI can run the committed notebook in quick mode unedited.
+    The environment wins, so CI can run the committed notebook in quick mode unedited. A
+    variable also applies when the notebook has no such parameter (e.g. LENET_VARIANT).
     """
+    kinds = NOTEBOOK_PARAMETERS | {field.name.upper(): field_type(field) for field in dataclasses.fields(TrainConfig)}
     resolved = dict(parameters)
-    for name, (variable, _field, parse) in ENVIRONMENT_OVERRIDES.items():
-        raw = os.environ.get(variable)
-        if raw is None or raw == "":
+    for name, kind in kinds.items():
+        variable, raw = f"LENET_{name}", os.environ.get(f"LENET_{name}")
+        if not raw:
             continue
         try:
-            resolved[name] = parse(raw)
+            resolved[name] = parse_value(raw, kind)
         except ValueError:
-            raise ConfigError(f"{variable}={raw!r} is not a valid {parse.__name__}") from None
+            kind_name = "boolean" if kind is bool else kind.__name__
+            raise ConfigError(f"{variable}={raw!r} is not a valid {kind_name}") from None
     return resolved
 
 
 def config_from_parameters(parameters: dict[str, Any]) -> TrainConfig:
     """Build the TrainConfig that the notebook's parameters describe."""
-    fields = {
-        field: parameters[name]
-        for name, (_variable, field, _parse) in ENVIRONMENT_OVERRIDES.items()
-        if field is not None and name in parameters
-    }
-    return TrainConfig(**fields)
+    names = [field.name for field in dataclasses.fields(TrainConfig)]
+    return TrainConfig(**{name: parameters[name.upper()] for name in names if name.upper() in parameters})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import zipfile
 import zlib
@@ -190,39 +189,32 @@ def _class_names(directory: Path) -> tuple[str, ...]:
 def download_mnist(url: str | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
     """Download Keras's mnist.npz into the Keras cache (KERAS_HOME or ~/.keras), once.
 
-    The file must have the sha256 KERAS_MNIST_SHA256. It is downloaded into a temporary
-    folder and moved into the cache only once verified, so a corrupted, truncated or
-    interrupted download never stays in the cache.
+    `keras.utils.get_file` checks the sha256 KERAS_MNIST_SHA256 of the cached copy on every
+    call (a damaged or cut-short one is downloaded again) and of each download, and deletes
+    an interrupted one. What it lacks, and we add: a complete download that fails the check
+    is deleted too, where get_file leaves it in the cache.
     """
     import keras  # imported here so that loading a local file never needs TensorFlow
 
     url = url or os.environ.get("LENET_MNIST_URL") or KERAS_MNIST_URL
     target = Path(cache_dir or keras_cache_dir()) / "datasets" / "mnist.npz"
-    if target.is_file():
-        if file_sha256(target) == KERAS_MNIST_SHA256:
-            return target
-        target.unlink()  # a stale or damaged copy: replaced by a verified download, or gone
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".mnist-download-"))
+    target.parent.mkdir(parents=True, exist_ok=True)  # else get_file would fall back to /tmp/.keras
     try:
-        downloaded = keras.utils.get_file(
+        keras.utils.get_file(
             "mnist.npz",
             origin=url,
             file_hash=KERAS_MNIST_SHA256,
             hash_algorithm="sha256",
-            cache_dir=staging,
-            cache_subdir="",
+            cache_dir=target.parent.parent,
         )
-        os.replace(downloaded, target)
     except ValueError:  # Keras's checksum mismatch
+        target.unlink(missing_ok=True)
         raise DataError(
             f"{url}: the downloaded file is corrupted or truncated (its sha256 is not "
             f"{KERAS_MNIST_SHA256}); it was not kept. {OFFLINE_HINT}"
         ) from None
-    except Exception as error:  # urllib and HTTP errors, refused connections
+    except Exception as error:  # urllib and HTTP errors, refused connections (get_file removes the part)
         raise DataError(f"could not download MNIST from {url}: {error}. {OFFLINE_HINT}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from lenet.config import first_line
+
 SIZE = 28  # MNIST's image side
 BOX = 20  # the side the ink's longer side is scaled to
 # Finding the digit's bounding box, ink fainter than this fraction of the image's darkest
@@ -142,9 +144,9 @@ def read_image(path: str | Path) -> np.ndarray:
             image.load()
             array = _grayscale(image)
     except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise ImageError(f"{path}: not an image ({_first_line(error)})") from None
+        raise ImageError(f"{path}: not an image ({first_line(error)})") from None
     except Exception as error:  # truncated or corrupt data: Pillow raises OSError, SyntaxError, struct.error...
-        raise ImageError(f"{path}: not a readable image ({_first_line(error)})") from None
+        raise ImageError(f"{path}: not a readable image ({first_line(error)})") from None
     if array.size == 0:
         raise ImageError(f"{path}: empty image ({array.shape[1]}x{array.shape[0]} pixels)")
     return array
@@ -154,14 +156,10 @@ def _grayscale(image: Image.Image) -> np.ndarray:
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         return np.asarray(image)  # high bit depth: keep the values, mnist_style scales them
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(white, rgba).convert("L"))
+        # Composited on white as an array's alpha is (_unit_gray), back in 8 bits.
+        rgba = np.asarray(image.convert("RGBA"))
+        return np.round(_unit_gray(rgba) * 255).astype(np.uint8) if rgba.size else rgba[..., 0]
     return np.asarray(image.convert("L"))
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 def load_digit(path: str | Path) -> np.ndarray:

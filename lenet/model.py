@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from lenet.config import VARIANTS, ConfigError
+from lenet.config import VARIANTS, ConfigError, variant_problem
 
 IMAGE_SHAPE: tuple[int, int, int] = (28, 28, 1)
 
@@ -23,7 +23,7 @@ def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision
     softmax and the loss are computed at full precision.
     """
     if variant not in VARIANTS:
-        raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+        raise ConfigError(variant_problem(variant))
     activation, pooling_name, _description = VARIANTS[variant]
     pooling = POOLING[pooling_name]
     policy = MIXED_PRECISION_POLICY if mixed_precision else None
@@ -44,8 +44,3 @@ def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision
         ],
         name="lenet5" if variant == "modern" else f"lenet5_{variant}",
     )
-
-
-def uses_mixed_precision(model: keras.Model) -> bool:
-    """Whether any layer computes in float16, so training needs loss scaling."""
-    return any(layer.dtype_policy.name == MIXED_PRECISION_POLICY for layer in model.layers)

@@ -6,6 +6,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from lenet.config import first_line
+
 
 # The trained weights that ship with the package, from the committed full run; its
 # results.json, beside them, records how they were trained and their accuracy on the sample.
@@ -45,7 +47,7 @@ def load_model(path: str | Path | None = None) -> Any:
                 "code, so Keras's safe mode does not load it; only load such a file with "
                 "keras.saving.load_model(path, safe_mode=False) if you trust where it came from"
             ) from None
-        raise ModelError(f"{path}: not a Keras model ({_first_line(message, error)})") from None
+        raise ModelError(f"{path}: not a Keras model ({first_line(error)[:200]})") from None
     if not isinstance(model, keras.Model):
         raise ModelError(f"{path}: not a Keras model (holds a {type(model).__name__})")
     check_digit_model(model, path)
@@ -72,7 +74,3 @@ def check_digit_model(model: Any, path: str | Path) -> None:
             f"{path}: not a digit model: takes {input_shape} and gives {output_shape}, "
             "expected (28, 28, 1) images and 10 class scores"
         )
-
-
-def _first_line(message: str, error: Exception) -> str:
-    return (message.strip().splitlines() or [type(error).__name__])[0][:200]

@@ -116,9 +116,10 @@ def train_run(config: dict[str, Any], data: str, output_dir: str, evaluate_test:
     start = time.perf_counter()
     import ray
 
+    from lenet.checkpoint import saved_epochs
     from lenet.experiment import train_and_evaluate
 
-    resumed = checkpointed_epochs(output_dir)  # > 0 when an earlier attempt was cut short
+    resumed = saved_epochs(output_dir)  # > 0 when an earlier attempt was cut short
     results = train_and_evaluate(TrainConfig(**config), data, output_dir, verbose=0, evaluate_test=evaluate_test)
     return {
         "results": results,
@@ -126,18 +127,6 @@ def train_run(config: dict[str, Any], data: str, output_dir: str, evaluate_test:
         "seconds": round(time.perf_counter() - start, 3),
         "resumed_after_epoch": resumed,
     }
-
-
-def checkpointed_epochs(output_dir: str | Path) -> int:
-    """Epochs saved in a run's checkpoint (0 without one)."""
-    import json
-
-    from lenet.checkpoint import STATE_FILE, checkpoint_dir
-
-    try:
-        return int(json.loads((checkpoint_dir(output_dir) / STATE_FILE).read_text())["epochs_done"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
 
 
 def node_identity(ray: Any) -> dict[str, str]:
@@ -214,6 +203,7 @@ def sweep(
             for run in todo
         }
         failed: dict[str, str] = {}
+        result = write_sweep(out, runs, done, failed)  # rewritten after every finished run
         while waiting:
             [ref], _ = ray.wait(list(waiting), num_returns=1)
             run = waiting.pop(ref)
@@ -224,8 +214,7 @@ def sweep(
                 report(f"[{len(done) + len(failed)}/{len(runs)}] {run.name}: FAILED: {failed[run.name]}")
             else:
                 report(f"[{len(done) + len(failed)}/{len(runs)}] {progress_line(done[run.name])}")
-            write_sweep(out, runs, done, failed)
-        result = write_sweep(out, runs, done, failed)
+            result = write_sweep(out, runs, done, failed)
     finally:
         if started_here:
             ray.shutdown()
@@ -288,6 +277,9 @@ def run_identity(run: Run) -> dict[str, Any]:
 
 
 def same_run(entry: dict[str, Any] | None, run: Run) -> bool:
+    """Whether sweep.json's entry is this finished run. Run.name is only its directory (names
+    can collide: check_runs refuses that), and the checkpoint (which compares config and data
+    the same way) guards unfinished runs inside their worker, where a finished one never goes."""
     return entry is not None and {
         key: entry.get(key) for key in ("name", "data", "config", "evaluate_test")
     } == run_identity(run)

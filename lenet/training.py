@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -12,10 +11,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, training_fingerprint
-from lenet.config import Recipe, TrainConfig
+from lenet.checkpoint import Checkpoint, CheckpointEveryEpoch, remove_checkpoint, training_fingerprint
+from lenet.config import Recipe, TrainConfig, TrainingError
 from lenet.data import ALIGNMENT, Split
-from lenet.model import uses_mixed_precision
+from lenet.progress import EpochTimer
 
 # Evaluation batch size: large for speed; it changes nothing but summation order.
 EVALUATION_BATCH_SIZE = 1024
@@ -52,18 +51,23 @@ def learning_rate_schedule(
 def compile_with_recipe(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
     """Compile with the recipe: Adam on its learning-rate schedule, cross-entropy on logits, accuracy.
 
-    `steps_per_epoch` sets where a decaying schedule ends. A mixed-precision model gets
+    `steps_per_epoch` sets where a decaying schedule ends and how many steps run per
+    execution. With `config.mixed_precision` (a model built with it) the optimizer gets
     dynamic loss scaling, so small float16 gradients do not flush to zero (Keras adds it only
     for a model-wide policy, and ours is per layer).
     """
     schedule = learning_rate_schedule(config.recipe_settings, config.epochs, steps_per_epoch)
     optimizer = keras.optimizers.Adam(learning_rate=schedule)
-    if uses_mixed_precision(model):
+    if config.mixed_precision:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    # Keras 3.15 cannot run several steps per execution under a multi-replica strategy
+    # (its multi-step loop fails to feed a placeholder), so replicated models take one.
+    replicated = model.distribute_strategy.num_replicas_in_sync > 1
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        steps_per_execution=1 if replicated else steps_per_execution(steps_per_epoch),
     )
     return model
 
@@ -163,11 +167,7 @@ def evaluation_batches(x: np.ndarray, y: np.ndarray) -> tf.data.Dataset:
     return dataset.batch(EVALUATION_BATCH_SIZE).prefetch(tf.data.AUTOTUNE)
 
 
-class TrainingError(RuntimeError):
-    """Training that went wrong (e.g. a NaN loss); the message says what to change."""
-
-
-class EpochRecord(keras.callbacks.Callback):
+class EpochRecord(EpochTimer):
     """The per-epoch history as Keras logs it, plus wall-clock seconds (training + validation).
 
     It can start from the history of a checkpoint, so a resumed run reports every epoch.
@@ -176,15 +176,11 @@ class EpochRecord(keras.callbacks.Callback):
     def __init__(self, history: dict[str, list[float]] | None = None) -> None:
         super().__init__()
         self.history: dict[str, list[float]] = {name: list(values) for name, values in (history or {}).items()}
-        self._start = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(float(value))
-        self.history.setdefault("seconds", []).append(round(time.perf_counter() - self._start, 3))
+        self.history.setdefault("seconds", []).append(round(self.seconds(), 3))
 
 
 def steps_per_epoch(size: int, batch_size: int) -> int:
@@ -203,13 +199,6 @@ def steps_per_execution(steps: int, limit: int = MAX_STEPS_PER_EXECUTION) -> int
     and per-epoch callbacks fall exactly where they do with one step per execution.
     """
     return max(divisor for divisor in range(1, min(steps, limit) + 1) if steps % divisor == 0)
-
-
-def use_steps_per_execution(model: keras.Model, steps: int) -> None:
-    """Set a compiled model's steps per execution, dropping functions traced for another value."""
-    if model.steps_per_execution != steps:
-        model.steps_per_execution = steps
-        model.train_function = model.test_function = model.predict_function = None
 
 
 def fit(
@@ -238,10 +227,6 @@ def fit(
     if checkpoint is not None:
         own_callbacks.append(CheckpointEveryEpoch(checkpoint, record.history))
     steps = steps_per_epoch(len(split.y_train), config.batch_size)
-    # Keras 3.15 cannot run several steps per execution under a multi-replica strategy
-    # (its multi-step loop fails to feed a placeholder), so replicated models take one.
-    replicated = model.distribute_strategy.num_replicas_in_sync > 1
-    use_steps_per_execution(model, 1 if replicated else steps_per_execution(steps))
     if first_epoch < config.epochs:
         model.fit(
             training_batches(split.x_train, split.y_train, config, first_epoch=first_epoch),
@@ -254,7 +239,9 @@ def fit(
             verbose=verbose,
         )
     losses = record.history.get("loss", [])
-    if not all(math.isfinite(loss) for loss in losses):  # CheckpointEveryEpoch removed the checkpoint
+    if not all(math.isfinite(loss) for loss in losses):  # TerminateOnNaN stopped it mid-epoch
+        if checkpoint is not None:
+            remove_checkpoint(checkpoint.directory)  # the same config would diverge again
         raise TrainingError(
             f"training stopped: the loss became {losses[-1]} in epoch "
             f"{len(losses)} of {config.epochs} (learning_rate={config.recipe_settings.learning_rate:g}); "

@@ -11,7 +11,6 @@ record to RUNS/sweep.json, the comparison to --out as JSON and its table
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -21,27 +20,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, VARIANTS, TrainConfig
-from tools.report import run_summary, variants_markdown
+from tools.report import study_parser, run_summary, variants_markdown
 from lenet.sweep import SweepError, grid, shared_config, spread, sweep
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
+    parser = study_parser(__doc__, seeds=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="default: the recipe's 10")
     parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
     parser.add_argument("--runs", default=str(ROOT / "runs" / "variants"), help="the sweep's directory")
     parser.add_argument("--out", default=str(ROOT / "reports" / "compare_variants.json"), help="summary JSON")
-    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
-    )
     args = parser.parse_args()
 
     runs = grid(args.data, seed=args.seeds, variant=args.variants, epochs=args.epochs, recipe=[args.recipe])

@@ -13,7 +13,6 @@ the runs it has finished.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, TrainConfig
-from tools.report import study_markdown
+from tools.report import study_parser, study_markdown
 from lenet.sweep import SweepError, grid, spread, sweep
 
 
@@ -45,21 +44,11 @@ def candidate_summary(records: list[dict]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
+    parser = study_parser(__doc__, seeds=[0, 1, 2])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="default: all")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
     parser.add_argument("--epochs", type=int, default=TrainConfig().epochs, help="default: %(default)s")
     parser.add_argument("--runs", default=str(ROOT / "runs" / "recipes"), help="the sweep's directory")
     parser.add_argument("--out", default=str(ROOT / "reports" / "recipe_study.json"), help="the table as JSON")
-    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
-    )
     args = parser.parse_args()
 
     runs = grid(args.data, evaluate_test=False, recipe=args.recipes, seed=args.seeds, epochs=args.epochs)

@@ -10,7 +10,6 @@ reports/seed_spread_RECIPE.json) as JSON, and its table (tools/report.py: spread
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,25 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import RECIPES, TrainConfig
-from tools.report import run_summary, spread_markdown
+from tools.report import study_parser, run_summary, spread_markdown
 from lenet.sweep import SweepError, grid, shared_config, spread, sweep
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 42], help="default: 0 1 2 42")
+    parser = study_parser(__doc__, seeds=[0, 1, 2, 42])
     parser.add_argument("--recipe", default=TrainConfig().recipe, choices=list(RECIPES), help="default: %(default)s")
     parser.add_argument("--runs", help="the sweep's directory (default: runs/seeds/RECIPE)")
     parser.add_argument("--out", help="summary JSON (default: reports/seed_spread_RECIPE.json)")
-    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
-    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
-    )
     args = parser.parse_args()
     out = Path(args.out or ROOT / "reports" / f"seed_spread_{args.recipe}.json")
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import os
-import re
 import subprocess
 import sys
-import typing
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +44,6 @@ def trained(trained_on_sample) -> tuple[Path, str]:
 
 def test_train_writes_the_artifacts_and_one_line_per_epoch_when_not_a_terminal(trained):
     out, printed = trained
-    assert {path.name for path in out.iterdir()} == {"results.json", "results.png", "lenet5.keras"}
     results = lenet.load_results(out / "results.json")
     assert results["config"]["epochs"] == EPOCHS and results["data"]["source"] == "sample"
     lines = printed.splitlines()
@@ -67,28 +62,14 @@ def test_every_config_field_is_a_train_flag_with_its_default():
         lenet.TrainConfig()
     )
     assert arguments.data == "keras" and arguments.out == cli.DEFAULT_OUTPUT_DIR
-    changed = parser.parse_args(["train", "--epochs", "3", "--learning-rate", "0.01", "--validation-size", "100"])
+    changed = parser.parse_args(
+        ["train", "--epochs", "3", "--learning-rate", "0.01", "--validation-size", "100", "--mixed-precision"]
+    )
     assert (changed.epochs, changed.learning_rate, changed.validation_size) == (3, 0.01, 100)
-
-
-def test_config_fields_of_any_kind_become_flags():
-    """Fields other helpers add (a variant, a switch, an optional name) get flags by themselves."""
-
-    @dataclasses.dataclass(frozen=True)
-    class Config:
-        variant: typing.Literal["modern", "classic"] = "modern"
-        mixed_precision: bool = False
-        strategy: str | None = None
-        rate: float = 0.5
-
-    parser = argparse.ArgumentParser()
-    cli.add_config_flags(parser, Config)
-    assert vars(parser.parse_args([])) == dataclasses.asdict(Config())
-    given = parser.parse_args(["--variant", "classic", "--mixed-precision", "--strategy", "mirrored", "--rate", "2"])
-    assert vars(given) == {"variant": "classic", "mixed_precision": True, "strategy": "mirrored", "rate": 2.0}
-    assert parser.parse_args(["--no-mixed-precision"]).mixed_precision is False
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--variant", "ancient"])
+    assert (
+        changed.mixed_precision is True
+        and parser.parse_args(["train", "--no-mixed-precision"]).mixed_precision is False
+    )
 
 
 @pytest.mark.slow
@@ -206,40 +187,25 @@ def test_predict_table_top_k_and_figures(trained, sample, tmp_path, capsys):
 def test_bad_images_get_one_line_each_and_good_ones_are_still_predicted(trained, sample, tmp_path):
     out, _ = trained
     Image.fromarray(sample.x_test[0]).save(tmp_path / "good.png")
-    (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "notes.png").write_text("not an image")
     (tmp_path / "nothing").mkdir()
-    inputs = ["good.png", "missing.png", "empty.png", "notes.png", "nothing"]
-    result = run_lenet("predict", out / "lenet5.keras", *inputs, cwd=tmp_path)
+    # Each message's words are test_images' (test_bad_files_are_one_line_errors_naming_the_file).
+    result = run_lenet("predict", out / "lenet5.keras", "good.png", "notes.png", "nothing", cwd=tmp_path)
     assert result.returncode == 1
     lines = errors(result)
-    # Pillow's own words follow "not an image"; Pillow before 11 names the file by its absolute path.
-    assert re.fullmatch(
-        r"lenet: error: notes\.png: not an image \(cannot identify image file '(.*/)?notes\.png'\)", lines[2]
-    )
-    assert lines[:2] + lines[3:] == [
-        "lenet: error: missing.png: no such file",
-        "lenet: error: empty.png: empty image (0 bytes)",
-        "lenet: error: nothing: directory holds no image files",
-    ]
+    assert [line.split(": ")[:2] for line in lines] == [["lenet", "error"], ["lenet", "error"]]
+    assert lines[0].startswith("lenet: error: notes.png: not an image (")
+    assert lines[1] == "lenet: error: nothing: directory holds no image files"
     assert "Traceback" not in result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["good.png"]
 
 
 def test_model_files_that_cannot_be_used_are_usage_errors(tmp_path, monkeypatch, capsys):
-    import keras
-
+    # Which files are refused, and why (a Lambda layer among them), is test_model_file's.
     (tmp_path / "notes.keras").write_text("not a model")
-    keras.Sequential(
-        [keras.Input((28, 28, 1)), keras.layers.Lambda(lambda x: x), keras.layers.Flatten(), keras.layers.Dense(10)]
-    ).save(tmp_path / "lambda.keras")
     Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(tmp_path / "digit.png")
     monkeypatch.chdir(tmp_path)
-    for model, problem in [
-        ("missing.keras", "no such file"),
-        ("notes.keras", "not a Keras model"),
-        ("lambda.keras", "Lambda layer"),
-    ]:
+    for model, problem in [("missing.keras", "no such file"), ("notes.keras", "not a Keras model")]:
         assert cli.main(["predict", model, "digit.png"]) == 2
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err.startswith(f"lenet: error: {model}: ")

@@ -31,11 +31,6 @@ def test_nonsense_values_are_refused(field, value):
         lenet.TrainConfig(**{field: value})
 
 
-def test_validation_size_must_leave_training_images():
-    with pytest.raises(lenet.ConfigError, match="leaves no training images"):
-        lenet.TrainConfig(validation_size=4_000).resolved_validation_size(4_000)
-
-
 def test_environment_overrides_notebook_parameters(monkeypatch):
     monkeypatch.setenv("LENET_EPOCHS", "3")
     monkeypatch.setenv("LENET_DATA", "some/file.npz")

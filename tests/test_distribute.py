@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import lenet
-from lenet.distribute import cluster_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,18 +52,3 @@ def test_two_mirrored_replicas_train_like_one_device():
     # same updates up to float32 summation order (measured: relative difference ~1e-7).
     for metric in ("loss", "val_loss"):
         assert report["mirrored"][metric] == pytest.approx(report["default"][metric], rel=1e-4)
-
-
-def test_multiworker_refuses_a_cluster_of_several_workers(monkeypatch):
-    tf_config = {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}
-    monkeypatch.setenv("TF_CONFIG", json.dumps(tf_config))
-    with pytest.raises(lenet.ConfigError, match="TF_CONFIG describes 2 workers.*keras-team/keras#20585"):
-        lenet.strategy_for(lenet.TrainConfig(strategy="multiworker"))
-
-
-def test_tf_config_is_read_and_checked():
-    assert cluster_workers("") == 0
-    assert cluster_workers('{"cluster": {"chief": ["a:1"], "worker": ["b:1", "c:1"]}}') == 3
-    assert cluster_workers('{"cluster": {"worker": ["localhost:2222"]}, "task": {"type": "worker", "index": 0}}') == 1
-    with pytest.raises(lenet.ConfigError, match="TF_CONFIG is not JSON"):
-        cluster_workers("worker=host1")

@@ -38,7 +38,7 @@ def test_a_nan_loss_removes_the_checkpoint_but_keeps_an_existing_output_dir(tmp_
 @pytest.mark.parametrize(
     "config, overrides, error",
     [
-        (lenet.TrainConfig(validation_size=640), {}, lenet.ConfigError),
+        (lenet.TrainConfig(validation_size=640), {}, lenet.DataError),  # split_validation refuses it
         (lenet.TrainConfig(), {"y_train": np.full(640, 10, np.uint8)}, lenet.DataError),
         (lenet.TrainConfig(), {"x_test": np.full((100, 28, 28), np.nan)}, lenet.DataError),
     ],

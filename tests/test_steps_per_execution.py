@@ -49,5 +49,13 @@ def test_loaded_images_are_shared_with_tensorflow_not_copied(sample):
     tensor = training.shared_tensor(images)
     images[0, 0, 0, 0] = 255 - images[0, 0, 0, 0]
     assert int(tensor[0, 0, 0, 0]) == images[0, 0, 0, 0]  # the same memory
-    unaligned = sample.x_train.reshape(-1)[1:785].reshape(1, 28, 28)
-    assert (training.shared_tensor(unaligned).numpy() == unaligned).all()  # copied instead
+    # Copied instead: an unaligned array, and an aligned one that is read-only (a change to
+    # the array afterwards does not reach the tensor).
+    unaligned = lenet.data.aligned(sample.x_train[:2]).reshape(-1)[1:785].reshape(1, 28, 28)
+    read_only = lenet.data.aligned(sample.x_train[:1])
+    read_only.flags.writeable = False
+    for array in (unaligned, read_only):
+        tensor = training.shared_tensor(array)
+        array.flags.writeable = True
+        array[0, 0, 0] = 255 - array[0, 0, 0]
+        assert int(tensor[0, 0, 0]) != array[0, 0, 0]

@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -124,8 +123,11 @@ def test_the_summary_is_mean_and_sd_per_group_of_seeds():
     ]
     rows = summarize(entries)
     assert [row["config"]["variant"] for row in rows] == ["modern", "classic"]
-    assert rows[0]["seeds"] == [0, 1] and rows[0]["test_accuracy"] == spread([0.99, 0.98])
-    assert rows[0]["test_accuracy"]["std"] == pytest.approx(statistics.stdev([0.99, 0.98]))
+    assert rows[0]["seeds"] == [0, 1] and rows[0]["test_accuracy"]["n"] == 2
+    # By hand: mean 0.985, sample sd sqrt(2 * 0.005**2 / 1) = 0.0070711.
+    assert rows[0]["test_accuracy"]["mean"] == pytest.approx(0.985)
+    assert rows[0]["test_accuracy"]["std"] == pytest.approx(0.0070711, rel=1e-4)
+    assert (rows[0]["test_accuracy"]["min"], rows[0]["test_accuracy"]["max"]) == (0.98, 0.99)
     assert rows[0]["final_val_accuracy"]["mean"] == pytest.approx(0.975)
     assert rows[0]["seconds_per_epoch"] == 3.0 and rows[1]["test_accuracy"]["std"] == 0.0
     lines = summary_markdown(rows).splitlines()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import statistics
 from pathlib import Path
@@ -13,6 +14,22 @@ from lenet.config import VARIANTS
 PAPER_TEST_ACCURACY = 1 - 0.0095
 # The notebook this project replaced, measured on this machine (it validated on the test set).
 ORIGINAL_NOTEBOOK_TEST_ACCURACY = 0.9893
+
+
+def study_parser(doc: str, seeds: list[int]) -> argparse.ArgumentParser:
+    """The flags every study script (scripts/*.py, each a `lenet sweep`) takes: data, seeds, Ray."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--data", default="keras", help="keras, sample or a path (default: keras)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=seeds, help=f"default: {' '.join(map(str, seeds))}")
+    parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")
+    # One intra-op thread per run, lenet's pin: each run gives the numbers of `lenet train`.
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow intra-op threads (and CPUs) per run (default: 1, lenet's pin)",
+    )
+    return parser
 
 
 def run_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
