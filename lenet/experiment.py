@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from lenet import artifacts, reproducibility
-from lenet.checkpoint import checkpoint_dir, remove_checkpoint
+from lenet.checkpoint import checkpoint_dir
 from lenet.config import TrainConfig
 from lenet.data import Mnist, Split, load_mnist, split_validation
 from lenet.model import build_lenet5
@@ -80,7 +81,7 @@ def save_artifacts(
     }
     if model is not None:
         written["model"] = artifacts.save_model(output_dir / artifacts.MODEL_FILE, model)
-        remove_checkpoint(checkpoint_dir(output_dir))  # the run is complete: nothing to resume
+        shutil.rmtree(checkpoint_dir(output_dir), ignore_errors=True)  # the run is complete: nothing to resume
     return written
 
 
