@@ -26,8 +26,8 @@ def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
 
 
 def strategy_for(config: TrainConfig) -> tf.distribute.Strategy:
-    """One device, or for "mirrored" a replica per GPU (or logical CPU device), each given a share of every batch,
-    the gradients summed: the recipe is unchanged. Not multi-worker: Keras 3's `fit` fails there (keras#20585)."""
+    """One device, or for "mirrored" a replica per GPU (or logical CPU device), each given a share of every batch
+    and the gradients summed. Not multi-worker: Keras 3's `fit` fails across workers (keras-team/keras#20585)."""
     return tf.distribute.MirroredStrategy() if config.strategy == "mirrored" else tf.distribute.get_strategy()
 
 

@@ -17,8 +17,7 @@ from lenet.errors import TrainingError
 from lenet.lite import LiteModel
 from lenet.progress import EpochRecord
 
-# Evaluation batch size: large for speed; it changes nothing but summation order.
-EVALUATION_BATCH_SIZE = 1024
+EVALUATION_BATCH_SIZE = 1024  # large for speed; it changes nothing but summation order
 # Batches run per call into TensorFlow at most. Each call costs a Python round trip and callback dispatch,
 # for LeNet-5 some 60% of the step itself (benchmarks/README.md).
 MAX_STEPS_PER_EXECUTION = 100
@@ -140,6 +139,8 @@ def fit(
     def stop_on_divergence(batch: int, logs: dict) -> None:
         # Keras's TerminateOnNaN only stops fit, which then still validates and runs the epoch's callbacks.
         if not math.isfinite(loss := float(logs["loss"])):
+            if checkpoint_dir is not None:  # the same config would diverge again: nothing to resume
+                shutil.rmtree(checkpoint_dir, ignore_errors=True)
             raise TrainingError(
                 f"training stopped: the loss became {loss} in epoch {len(record.history.get('loss', [])) + 1} of "
                 f"{config.epochs} (learning_rate={config.recipe_settings.learning_rate:g}); lower the learning rate"
@@ -147,21 +148,16 @@ def fit(
 
     guard = keras.callbacks.LambdaCallback(on_train_batch_end=stop_on_divergence)
     if first_epoch < config.epochs:
-        try:
-            model.fit(
-                training_batches(split.x_train, split.y_train, config, first_epoch=first_epoch),
-                validation_data=evaluation_batches(split.x_val, split.y_val),
-                epochs=config.epochs,
-                initial_epoch=first_epoch,
-                steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
-                callbacks=[record, guard, *(callbacks or [])],
-                shuffle=False,  # training_batches already shuffles, reproducibly
-                verbose=verbose,
-            )
-        except TrainingError:
-            if checkpoint_dir is not None:  # the same config would diverge again: nothing to resume
-                shutil.rmtree(checkpoint_dir, ignore_errors=True)
-            raise
+        model.fit(
+            training_batches(split.x_train, split.y_train, config, first_epoch=first_epoch),
+            validation_data=evaluation_batches(split.x_val, split.y_val),
+            epochs=config.epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
+            callbacks=[record, guard, *(callbacks or [])],
+            shuffle=False,  # training_batches already shuffles, reproducibly
+            verbose=verbose,
+        )
     return record.history
 
 
