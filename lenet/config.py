@@ -1,26 +1,17 @@
-"""The training configuration: every hyperparameter in one place, with its default and its help.
-
-Each TrainConfig field is also a `lenet train` flag (--batch-size), a `lenet sweep` grid flag,
-an environment variable (LENET_BATCH_SIZE) and, in upper case, a notebook parameter, all
-derived from the field and its `help` here, so a new field appears everywhere by itself.
-"""
-
-from __future__ import annotations
+"""The training configuration: every hyperparameter in one place, with its default and its help. Each field
+is also a `lenet train` flag, a `lenet sweep` grid flag, a LENET_<FIELD> variable and a notebook PARAMETER."""
 
 import dataclasses
 import os
 import typing
-from dataclasses import dataclass, field
 from typing import Any
 
 from lenet.errors import ConfigError
 
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
 MNIST_VALIDATION_SIZE = 5000
-# Model variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description);
-# lenet/model.py builds them. "classic" is the 1998 paper's choice: squashing tanh units and
-# average-pooling subsampling (the paper's S-layers also had a trainable coefficient and bias;
-# we keep the parameter count equal instead, so the comparison isolates activation and pooling).
+# Variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description). "classic" leaves out the
+# 1998 paper's trainable S-layer coefficient and bias: equal parameter counts isolate activation and pooling.
 VARIANTS: dict[str, tuple[str, str, str]] = {
     "modern": ("relu", "max", "ReLU, max pooling (this project's default)"),
     "classic": ("tanh", "average", "tanh, average pooling (LeCun et al., 1998)"),
@@ -28,12 +19,9 @@ VARIANTS: dict[str, tuple[str, str, str]] = {
 STRATEGIES = ("default", "mirrored")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How the optimiser's learning rate moves and how training batches are distorted.
-
-    Every recipe keeps the specified model, Adam, the cross-entropy on logits, and batch 64.
-    """
+    """How the learning rate moves and how training batches are distorted (Adam and batch 64 always)."""
 
     learning_rate: float  # the peak: held constant, or where the cosine starts (after warm-up)
     schedule: str = "constant"  # "constant" or "cosine" (decays to 0 at the last step)
@@ -47,9 +35,8 @@ class Recipe:
         return bool(self.shift or self.rotation or self.zoom)
 
 
-# The candidates of the recipe study (scripts/recipe_study.py), by name. "original" is the
-# constant-rate recipe of the notebook this project replaces; DEFAULT_RECIPE won the study on
-# the validation set (docs/recipe.md).
+# The recipe study's candidates (scripts/recipe_study.py): "original" is the constant rate of the notebook
+# this project replaces; DEFAULT_RECIPE won on the validation set (docs/recipe.md).
 RECIPES: dict[str, Recipe] = {
     "original": Recipe(1e-3),
     "cosine": Recipe(1e-3, "cosine"),
@@ -64,17 +51,16 @@ DEFAULT_RECIPE = "shift-2e-3"
 
 
 def one_of(name: str, value: Any, choices: typing.Iterable[str]) -> Any:
-    """`value` if it is among `choices`; else the ConfigError every caller gives."""
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 
 def _help(default: Any, text: str) -> Any:
-    return field(default=default, metadata={"help": text})
+    return dataclasses.field(default=default, metadata={"help": text})
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """How to train LeNet-5. The defaults are the documented recipe."""
 
@@ -99,16 +85,14 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        positive = [("epochs", 1), ("batch_size", 1), ("validation_size", 1), ("seed", 0)]
-        for name, least in positive:
+        for name, least in (("epochs", 1), ("batch_size", 1), ("validation_size", 1), ("seed", 0)):
             value = getattr(self, name)
             if value is not None and value < least:
                 raise ConfigError(f"{name} must be at least {least}, got {value}")
         if self.learning_rate is not None and self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
-        one_of("recipe", self.recipe, RECIPES)
-        one_of("variant", self.variant, VARIANTS)
-        one_of("strategy", self.strategy, STRATEGIES)
+        for name, choices in (("recipe", RECIPES), ("variant", VARIANTS), ("strategy", STRATEGIES)):
+            one_of(name, getattr(self, name), choices)
         if not isinstance(self.mixed_precision, bool):
             raise ConfigError(f"mixed_precision must be True or False, got {self.mixed_precision!r}")
 
@@ -116,71 +100,52 @@ class TrainConfig:
     def recipe_settings(self) -> Recipe:
         """The recipe, with `learning_rate` in place of its own peak when one is given."""
         recipe = RECIPES[self.recipe]
-        if self.learning_rate is None:
-            return recipe
-        return dataclasses.replace(recipe, learning_rate=self.learning_rate)
+        return recipe if self.learning_rate is None else dataclasses.replace(recipe, learning_rate=self.learning_rate)
 
     def resolved_validation_size(self, train_size: int) -> int:
-        """The number of training images to hold out (split_validation refuses too many)."""
         return self.validation_size or min(MNIST_VALIDATION_SIZE, train_size // 10)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-# Each field's value type, resolved once: X for `X` and for `X | None`.
-FIELD_TYPES: dict[str, type] = {
-    name: next(kind for kind in typing.get_args(hint) or (hint,) if kind is not type(None))
-    for name, hint in typing.get_type_hints(TrainConfig).items()
-}
-# Each field by its notebook parameter's name (its own, in upper case).
-FIELDS_BY_PARAMETER = {config_field.name.upper(): config_field for config_field in dataclasses.fields(TrainConfig)}
-
-
 def field_type(config_field: dataclasses.Field) -> type:
-    return FIELD_TYPES[config_field.name]
+    """X for a field of type `X` or `X | None`."""
+    return next(kind for kind in typing.get_args(config_field.type) or (config_field.type,) if kind is not type(None))
 
 
 SWITCHES = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def parse(config_field: dataclasses.Field, text: str) -> Any:
-    """A field's value from text: true/false, yes/no, on/off or 1/0 for a switch, 'none' for unset.
-
-    Raises ValueError, which the caller words for where the text came from.
-    """
+    """A field's value from text (true/false, yes/no, on/off or 1/0 for a switch; 'none' for unset), or a
+    ValueError that the caller words for where the text came from."""
     text, kind = text.strip(), field_type(config_field)
     if text.lower() == "none" and config_field.default is None:
         return None
-    if kind is bool:
-        if text.lower() not in SWITCHES:
-            raise ValueError(text)
-        return SWITCHES[text.lower()]
-    return kind(text)
+    if kind is bool and text.lower() not in SWITCHES:
+        raise ValueError(text)
+    return SWITCHES[text.lower()] if kind is bool else kind(text)
 
 
+FIELDS_BY_PARAMETER = {config_field.name.upper(): config_field for config_field in dataclasses.fields(TrainConfig)}
 # Notebook parameters that are not TrainConfig fields, each read from LENET_<NAME> too.
 RUN_PARAMETERS = ("DATA", "OUTPUT_DIR")
 
 
 def parameters_from_env(**parameters: Any) -> dict[str, Any]:
-    """The notebook's parameters with any LENET_<NAME> environment variable applied.
-
-    The environment wins, so CI can run the committed notebook in quick mode unedited. A
-    variable applies also when the notebook has no such parameter (e.g. LENET_STRATEGY).
-    """
+    """The notebook's parameters, overridden by any LENET_<NAME> variable (so CI runs the committed notebook
+    in quick mode unedited), also one the notebook does not set (e.g. LENET_STRATEGY)."""
     resolved = dict(parameters)
     for name in (*RUN_PARAMETERS, *FIELDS_BY_PARAMETER):
-        raw = os.environ.get(f"LENET_{name}", "")
-        if not raw:
+        if not (raw := os.environ.get(f"LENET_{name}")):
             continue
         config_field = FIELDS_BY_PARAMETER.get(name)
         try:
             resolved[name] = raw if config_field is None else parse(config_field, raw)
         except ValueError:
-            kind = field_type(config_field)
-            kind_name = "boolean" if kind is bool else kind.__name__
-            raise ConfigError(f"LENET_{name}={raw!r} is not a valid {kind_name}") from None
+            kind = "boolean" if field_type(config_field) is bool else field_type(config_field).__name__
+            raise ConfigError(f"LENET_{name}={raw!r} is not a valid {kind}") from None
     return resolved
 
 

@@ -1,8 +1,7 @@
 """A whole run, as the notebook does it step by step: data, model, fit, test once, save."""
 
-from __future__ import annotations
-
 import dataclasses
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,69 +9,52 @@ import keras
 import tensorflow as tf
 
 from lenet import artifacts, reproducibility
-from lenet.checkpoint import checkpoint_dir, remove_checkpoint
+from lenet.checkpoint import checkpoint_dir
 from lenet.config import TrainConfig
 from lenet.data import Mnist, Split, load_mnist, split_validation
 from lenet.model import build_lenet5
 from lenet.plots import plot_history
 from lenet.training import compile_with_recipe, evaluate, fit, set_seed, steps_per_epoch
 
+Results = dict[str, Any]  # results.json's content
+
 
 def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
-    """Load a data source and hold out the configured validation set."""
+    """The data source, and its split with the configured validation set held out."""
     data = load_mnist(source)
     return data, split_validation(data, config.resolved_validation_size(len(data.y_train)))
 
 
 def strategy_for(config: TrainConfig) -> tf.distribute.Strategy:
-    """TensorFlow's default strategy (one device), or for "mirrored" one replica per GPU of this
-    machine (or logical CPU device): each global batch is split across the replicas and their
-    gradients summed, so the recipe is unchanged.
-
-    Not Keras 3's multi-worker training: its `fit` fails across workers (keras-team/keras#20585).
-    """
+    """One device, or for "mirrored" a replica per GPU (or logical CPU device), each given a share of every batch
+    and the gradients summed. Not multi-worker: Keras 3's `fit` fails across workers (keras-team/keras#20585)."""
     return tf.distribute.MirroredStrategy() if config.strategy == "mirrored" else tf.distribute.get_strategy()
 
 
 def compiled_lenet5(config: TrainConfig, split: Split, num_classes: int = 10) -> keras.Model:
-    """LeNet-5 of `config.variant`, built and compiled for training on `split` under
-    `config.strategy`'s scope.
-
-    Building inside the scope places the weights and optimizer state on every replica; the
-    training set's size fixes how many steps the learning-rate schedule spans.
-    """
+    """LeNet-5 built and compiled for `split` in `config.strategy`'s scope, so its state is on every replica."""
     with strategy_for(config).scope():
         model = build_lenet5(num_classes, variant=config.variant, mixed_precision=config.mixed_precision)
         return compile_with_recipe(model, config, steps_per_epoch(len(split.y_train), config.batch_size))
 
 
 def build_results(
-    config: TrainConfig,
-    data: Mnist,
-    split: Split,
-    history: dict[str, list[float]],
-    test: dict[str, float] | None,
-) -> dict[str, Any]:
+    config: TrainConfig, data: Mnist, split: Split, history: dict[str, list[float]], test: dict[str, float] | None
+) -> Results:
     """Everything needed to judge and reproduce a run, as JSON-ready data (test None: not tested)."""
-    metrics = {name: values for name, values in history.items() if name != "seconds"}
     return {
         "config": config.to_dict(),
         "recipe": {"name": config.recipe, **dataclasses.asdict(config.recipe_settings)},
         "data": {"source": data.source, "fingerprint": data.fingerprint, "sizes": split.sizes()},
-        "history": metrics,
+        "history": {name: values for name, values in history.items() if name != "seconds"},
         "test": test,
         "seconds_per_epoch": history["seconds"],
         "environment": reproducibility.environment(),
     }
 
 
-def save_artifacts(
-    output_dir: str | Path, results: dict[str, Any], model: keras.Model | None = None
-) -> dict[str, Path]:
-    """Write results.json, results.png (drawn from results) and, given one, the model.
-
-    Given the model, the run is complete, so its checkpoint (`output_dir/.checkpoint`) goes.
-    """
+def save_artifacts(output_dir: str | Path, results: Results, model: keras.Model | None = None) -> dict[str, Path]:
+    """Write results.json, results.png and, given one, the model: then the run is complete, and its checkpoint goes."""
     output_dir = Path(output_dir)
     written = {
         "results": artifacts.save_json(output_dir / artifacts.RESULTS_JSON, results),
@@ -80,7 +62,7 @@ def save_artifacts(
     }
     if model is not None:
         written["model"] = artifacts.save_model(output_dir / artifacts.MODEL_FILE, model)
-        remove_checkpoint(checkpoint_dir(output_dir))  # the run is complete: nothing to resume
+        shutil.rmtree(checkpoint_dir(output_dir), ignore_errors=True)
     return written
 
 
@@ -91,30 +73,17 @@ def train_and_evaluate(
     verbose: str | int = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None,
     evaluate_test: bool = True,
-) -> dict[str, Any]:
-    """Train on `source` with `config`, test once, write the artifacts; return the results.
-
-    Started again with the same output directory after an interruption, it resumes from the
-    last completed epoch. Bad data, a bad config or a NaN loss raise before anything is
-    written, and leave no output directory behind that was not there before. `callbacks`
-    are passed on to Keras's fit, e.g. the command line's one line per epoch. With
-    `evaluate_test=False` the test set is never touched and results["test"] is None (for
-    studies that choose by validation).
-    """
+) -> Results:
+    """Train on `source` with `config`, test once (not with `evaluate_test=False`: results["test"] is None), write
+    the artifacts; return the results. Started again after an interruption, it resumes after the last completed
+    epoch; bad data, a bad config or a NaN loss write nothing. `callbacks` go to Keras's fit."""
     output_dir = Path(output_dir)
     existed = output_dir.exists()
     data, split = prepare_data(source, config)
     try:
         set_seed(config.seed)
         model = compiled_lenet5(config, split)
-        history = fit(
-            model,
-            split,
-            config,
-            verbose=verbose,
-            callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir(output_dir),
-        )
+        history = fit(model, split, config, verbose, callbacks, checkpoint_dir=checkpoint_dir(output_dir))
         test = evaluate(model, split.x_test, split.y_test) if evaluate_test else None
         results = build_results(config, data, split, history, test)
         save_artifacts(output_dir, results, model)

@@ -1,33 +1,24 @@
-"""LeNet-5 as a Keras Sequential model (LeCun et al., 1998): modern (ReLU, max pooling) or classic."""
-
-from __future__ import annotations
+"""LeNet-5 (LeCun et al., 1998) as a Keras Sequential model: modern (ReLU, max pooling) or classic."""
 
 import keras
 from keras import layers
 
 from lenet.config import VARIANTS, one_of
 
-IMAGE_SHAPE: tuple[int, int, int] = (28, 28, 1)
-
-POOLING: dict[str, type[layers.Layer]] = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}
-# Mixed precision: float16 compute, float32 weights; set per layer so no global policy leaks.
-MIXED_PRECISION_POLICY = "mixed_float16"
+POOLING = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}
 
 
 def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision: bool = False) -> keras.Sequential:
-    """Return an uncompiled LeNet-5 that takes raw 0-255 images and outputs logits.
+    """An uncompiled LeNet-5 from raw 0-255 images (N, 28, 28, 1) to logits (N, num_classes).
 
-    Scaling to [0, 1] is the model's first layer, so a saved model needs no
-    preprocessing contract beyond "MNIST-style uint8 pixels". With `mixed_precision`,
-    every layer but the logits computes in float16; the logits stay float32 so the
-    softmax and the loss are computed at full precision.
+    Scaling is the first layer, so a saved model takes MNIST-style uint8 pixels as they are. `mixed_precision`
+    computes in float16, set per layer (no global policy leaks), except the float32 logits the loss is taken on.
     """
     activation, pooling_name, _description = VARIANTS[one_of("variant", variant, VARIANTS)]
-    pooling = POOLING[pooling_name]
-    policy = MIXED_PRECISION_POLICY if mixed_precision else None
+    pooling, policy = POOLING[pooling_name], "mixed_float16" if mixed_precision else None
     return keras.Sequential(
         [
-            keras.Input(IMAGE_SHAPE),
+            keras.Input((28, 28, 1)),
             layers.Rescaling(1.0 / 255, name="rescale", dtype=policy),
             # C1 is 'same'-padded so 28x28 input stands in for the paper's 32x32.
             layers.Conv2D(6, 5, padding="same", activation=activation, name="c1", dtype=policy),

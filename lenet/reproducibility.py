@@ -1,19 +1,7 @@
-"""Identical numbers on every machine: what lenet pins before TensorFlow starts, and what a run records.
+"""Identical numbers on every machine: what lenet pins before TensorFlow starts, and what a run records of what
+the numbers depend on (measured: docs/reproducibility.md)."""
 
-Three things change a run's numbers on a CPU (measured, docs/reproducibility.md): whether
-TensorFlow uses oneDNN's kernels, how many threads split an op (TensorFlow's intra-op pool:
-the summation order of a convolution's gradient), and the instruction set oneDNN picks its
-kernels for (AVX-512 kernels accumulate in another order than AVX2 ones). So `import lenet`
-turns oneDNN on, sets one intra-op thread and, on x86-64, caps oneDNN at AVX2, which nearly
-every x86-64 CPU made since about 2015 has. TensorFlow reads them only when it is imported
-or starts, hence environment variables set at import. A variable the user set wins, and is
-recorded as theirs. Inter-op threads and
-tf.data's threads do not change the numbers (each op's arithmetic is fixed by the above, and
-the input pipeline's map is deterministic), so they stay at TensorFlow's defaults.
-"""
-
-from __future__ import annotations
-
+import contextlib
 import os
 import platform
 import sys
@@ -25,22 +13,16 @@ INTRA_OP_THREADS = "TF_NUM_INTRAOP_THREADS"
 INTER_OP_THREADS = "TF_NUM_INTEROP_THREADS"
 MAX_CPU_ISA = "ONEDNN_MAX_CPU_ISA"
 X86_64 = ("x86_64", "amd64")
-# oneDNN's instruction sets, each of which we can tell from /proc/cpuinfo, weakest first;
-# ONEDNN_MAX_CPU_ISA caps the choice, and oneDNN takes the best the CPU has below the cap.
+ON_X86_64 = platform.machine().lower() in X86_64
+# What changes a run's numbers on a CPU, set unless the user did: oneDNN's kernels on (TensorFlow 2.21 turns them
+# on for some CPUs only; off, training is ~2.5x slower), one intra-op thread (the summation order of a convolution's
+# gradient) and on x86-64 oneDNN capped at AVX2, which nearly every x86-64 CPU since about 2015 has (AVX-512 kernels
+# accumulate in another order). Inter-op and tf.data threads change no number.
+PINS = {ONEDNN_OPTS: "1", INTRA_OP_THREADS: "1", **({MAX_CPU_ISA: "AVX2"} if ON_X86_64 else {})}
+# oneDNN's instruction sets that /proc/cpuinfo tells apart, weakest first, with their flags.
 ISA_FLAGS = (("SSE41", "sse4_1"), ("AVX", "avx"), ("AVX2", "avx2"), ("AVX512_CORE", "avx512f"))
-
-
-def pins() -> dict[str, str]:
-    """The environment lenet sets unless the user already did.
-
-    oneDNN's kernels on (TensorFlow 2.21 turns them on for some CPUs only, and reads this when
-    it is imported; off, training is ~2.5x slower, benchmarks/), one intra-op thread (read at
-    TensorFlow's first op), and on x86-64 oneDNN capped at AVX2 (read at its first kernel).
-    """
-    pinned = {ONEDNN_OPTS: "1", INTRA_OP_THREADS: "1"}
-    if platform.machine().lower() in X86_64:
-        pinned[MAX_CPU_ISA] = "AVX2"
-    return pinned
+# Environment fields that can change the numbers; `lenet reproduce` names those that differ.
+NUMBER_FIELDS = ("tensorflow", "keras", "machine", "cpu", "onednn", "onednn_isa", "intra_op_threads")
 
 
 # Variable -> "lenet" (our pin) or "user" (set before lenet was imported), filled by apply_pins.
@@ -50,11 +32,13 @@ _TOO_LATE: list[str] = []
 
 
 def apply_pins() -> None:
-    """Set the pins (a user's own setting wins); say once, in one line, if TensorFlow read them first."""
-    imported, started = "tensorflow" in sys.modules, tensorflow_started()
-    for variable, value in pins().items():
+    """Set the pins (a user's own setting wins); say once, in one line, if TensorFlow read them first: it reads
+    ONEDNN_OPTS when it is imported, the others when its runtime starts (at the first op)."""
+    context = sys.modules.get("tensorflow.python.eager.context")  # no public way to ask if it started
+    started = getattr(context and context.context_safe(), "_context_handle", None) is not None
+    for variable, value in PINS.items():
         _ORIGIN[variable] = "user" if variable in os.environ else "lenet"
-        if variable not in os.environ and (started or (imported and variable == ONEDNN_OPTS)):
+        if variable not in os.environ and (started or ("tensorflow" in sys.modules and variable == ONEDNN_OPTS)):
             _TOO_LATE.append(variable)
         os.environ.setdefault(variable, value)
     if _TOO_LATE:
@@ -65,43 +49,10 @@ def apply_pins() -> None:
         )
 
 
-def tensorflow_started() -> bool:
-    """Whether TensorFlow has built its runtime (thread pools, kernels) in this process.
-
-    Importing TensorFlow does not: it reads the thread count when its eager context starts,
-    at the first op. There is no public way to ask, hence the private attribute.
-    """
-    context = sys.modules.get("tensorflow.python.eager.context")
-    if context is None:
-        return False
-    current = context.context_safe()
-    return current is not None and getattr(current, "_context_handle", None) is not None
-
-
-def cpu() -> dict[str, str]:
-    """The CPU's model name and vendor (Linux's /proc/cpuinfo; platform's answer elsewhere)."""
-    fields: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    return {
-        "cpu": fields.get("model name", platform.processor()),
-        "cpu_vendor": fields.get("vendor_id", ""),
-        "cpu_flags": fields.get("flags", ""),
-    }
-
-
 def onednn_isa(flags: str, cap: str | None) -> str:
-    """The instruction set oneDNN's kernels use: the CPU's best one at or below the cap.
-
-    oneDNN does not report it through TensorFlow, so this reads the CPU's flags; on a CPU
-    with AVX-512 and no cap it says AVX512_CORE (oneDNN may use a newer extension still).
-    """
-    have = set(flags.split())
-    names = [name for name, _flag in ISA_FLAGS]
+    """The instruction set oneDNN's kernels use: the CPU's best at or below the cap, read from its flags, as
+    oneDNN does not report it through TensorFlow (with AVX-512 and no cap it may use a newer extension still)."""
+    have, names = set(flags.split()), [name for name, _flag in ISA_FLAGS]
     limit = names.index(cap.upper()) if cap and cap.upper() in names else len(names) - 1
     best = [name for name, flag in ISA_FLAGS[: limit + 1] if flag in have]
     return best[-1] if best else "unknown"
@@ -113,7 +64,10 @@ def environment() -> dict[str, Any]:
     import numpy
     import tensorflow
 
-    machine = cpu()
+    cpuinfo: dict[str, str] = {}
+    with contextlib.suppress(OSError):  # Linux's; elsewhere, platform's answer
+        for key, _, value in (line.partition(":") for line in Path("/proc/cpuinfo").read_text().splitlines()):
+            cpuinfo.setdefault(key.strip(), value.strip())
     cap = os.environ.get(MAX_CPU_ISA)
     return {
         "python": sys.version.split()[0],
@@ -122,28 +76,21 @@ def environment() -> dict[str, Any]:
         "numpy": numpy.__version__,
         "platform": platform.platform(),
         "machine": platform.machine(),
-        "cpu": machine["cpu"],
-        "cpu_vendor": machine["cpu_vendor"],
+        "cpu": cpuinfo.get("model name", platform.processor()),
+        "cpu_vendor": cpuinfo.get("vendor_id", ""),
         "onednn": os.environ.get(ONEDNN_OPTS, ""),
         "onednn_max_cpu_isa": cap or "",
-        "onednn_isa": onednn_isa(machine["cpu_flags"], cap) if platform.machine().lower() in X86_64 else "",
-        # "": TensorFlow's default (one per core).
-        "intra_op_threads": os.environ.get(INTRA_OP_THREADS, ""),
+        "onednn_isa": onednn_isa(cpuinfo.get("flags", ""), cap) if ON_X86_64 else "",
+        "intra_op_threads": os.environ.get(INTRA_OP_THREADS, ""),  # "": TensorFlow's default (one per core)
         "inter_op_threads": os.environ.get(INTER_OP_THREADS, ""),
-        "set_by": {variable: _ORIGIN.get(variable, "user") for variable in pins()},
+        "set_by": {variable: _ORIGIN.get(variable, "user") for variable in PINS},
         "pins_too_late": list(_TOO_LATE),
     }
 
 
-# Environment fields that can change the numbers; `lenet reproduce` names those that differ.
-NUMBER_FIELDS = ("tensorflow", "keras", "machine", "cpu", "onednn", "onednn_isa", "intra_op_threads")
-
-
 def differences(recorded: dict[str, Any], reproduced: dict[str, Any]) -> list[str]:
-    """One line per epoch (and for the test), saying whether every number is bit-identical.
-
-    Compared as Python floats from JSON, which hold float32 results exactly.
-    """
+    """One line per epoch (and for the test), saying whether every number is bit-identical (as JSON's Python
+    floats, which hold float32 results exactly)."""
 
     def line(label: str, expected: dict[str, Any], actual: dict[str, Any]) -> str:
         changed = [
@@ -154,14 +101,10 @@ def differences(recorded: dict[str, Any], reproduced: dict[str, Any]) -> list[st
         return f"{label}: " + ("DIFFERENT: " + ", ".join(changed) if changed else "identical")
 
     history, again = recorded["history"], reproduced["history"]
-    lines = [
-        line(
-            f"epoch {epoch + 1}",
-            {name: values[epoch] for name, values in history.items()},
-            {name: values[epoch] for name, values in again.items() if epoch < len(values)},
-        )
-        for epoch in range(len(history["loss"]))
-    ]
+    lines = []
+    for epoch in range(len(history["loss"])):
+        actual = {name: values[epoch] for name, values in again.items() if epoch < len(values)}
+        lines.append(line(f"epoch {epoch + 1}", {name: values[epoch] for name, values in history.items()}, actual))
     if recorded.get("test") is not None:
         lines.append(line("test", recorded["test"], reproduced["test"] or {}))
     return lines

@@ -31,12 +31,6 @@ def test_nonsense_values_are_refused(field, value):
         lenet.TrainConfig(**{field: value})
 
 
-def test_validation_size_must_leave_training_images(sample):
-    size = lenet.TrainConfig(validation_size=4_000).resolved_validation_size(len(sample.y_train))
-    with pytest.raises(lenet.DataError, match="cannot hold out 4000 of 4000 training images"):
-        lenet.split_validation(sample, size)
-
-
 def test_every_field_is_read_from_its_environment_variable(monkeypatch):
     """LENET_<FIELD> for every TrainConfig field, derived from the field: none can be forgotten."""
     values = {"LEARNING_RATE": ("0.01", 0.01), "VALIDATION_SIZE": ("none", None), "SEED": ("7", 7)}

@@ -36,15 +36,15 @@ def test_a_nan_loss_removes_the_checkpoint_but_keeps_an_existing_output_dir(tmp_
 
 
 @pytest.mark.parametrize(
-    "config, overrides, error",
+    "config, overrides, problem",
     [
-        (lenet.TrainConfig(validation_size=640), {}, lenet.DataError),
-        (lenet.TrainConfig(), {"y_train": np.full(640, 10, np.uint8)}, lenet.DataError),
-        (lenet.TrainConfig(), {"x_test": np.full((100, 28, 28), np.nan)}, lenet.DataError),
+        (lenet.TrainConfig(validation_size=640), {}, "cannot hold out 640 of 640 training images"),
+        (lenet.TrainConfig(), {"y_train": np.full(640, 10, np.uint8)}, "y_train holds labels"),
+        (lenet.TrainConfig(), {"x_test": np.full((100, 28, 28), np.nan)}, "x_test holds NaN values"),
     ],
 )
-def test_bad_data_or_config_is_refused_before_anything_is_written(tmp_path, sample, config, overrides, error):
+def test_bad_data_or_config_is_refused_before_anything_is_written(tmp_path, sample, config, overrides, problem):
     output_dir = tmp_path / "run"
-    with pytest.raises(error):
+    with pytest.raises(lenet.DataError, match=problem):
         lenet.train_and_evaluate(config, str(tiny_npz(tmp_path / "bad.npz", sample, **overrides)), output_dir)
     assert not output_dir.exists()

@@ -37,24 +37,15 @@ def test_layers_match_the_spec():
     assert [describe(layer) for layer in model.layers] == EXPECTED_LAYERS
 
 
-def test_parameter_count_and_shapes():
+def test_parameter_count_shapes_and_scaling_inside_the_model():
     model = lenet.build_lenet5()
     assert model.count_params() == 61_706
     assert model.input_shape == (None, 28, 28, 1)
     shapes = {layer.name: layer.output.shape[1:] for layer in model.layers}
     assert shapes["c1"] == (28, 28, 6) and shapes["s4"] == (5, 5, 16) and shapes["c5"] == (1, 1, 120)
-    assert model.output_shape == (None, 10)
-
-
-def test_scaling_lives_inside_the_model():
-    model = lenet.build_lenet5()
-    assert model.get_layer("rescale").scale == pytest.approx(1 / 255)
-    raw = np.full((2, 28, 28, 1), 255, dtype=np.uint8)
-    assert model(raw).shape == (2, 10)
-
-
-def test_num_classes_sets_the_output_width():
-    assert lenet.build_lenet5(num_classes=3).output_shape == (None, 3)
+    assert model.output_shape == (None, 10) and lenet.build_lenet5(num_classes=3).output_shape == (None, 3)
+    assert model.get_layer("rescale").scale == pytest.approx(1 / 255)  # raw 0-255 pixels in
+    assert model(np.full((2, 28, 28, 1), 255, dtype=np.uint8)).shape == (2, 10)
 
 
 def test_classic_variant_is_the_same_network_with_tanh_and_average_pooling():

@@ -3,6 +3,8 @@ deterministic and resume-exact."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -29,6 +31,8 @@ def test_original_is_a_constant_rate_and_no_augmentation(sample):
         ]
         assert sorted(order) == list(range(300)) and order != sorted(order)
     assert not np.array_equal(epochs[0][0][0].numpy(), epochs[1][0][0].numpy())  # another order each epoch
+    other_seed = next(iter(training_batches(x, y, dataclasses.replace(config, seed=1))))[0]
+    assert not np.array_equal(other_seed.numpy(), epochs[0][0][0].numpy())  # and for each seed
 
 
 def test_the_default_recipe_decays_to_zero_and_augments():
