@@ -41,21 +41,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        code = exit_code(error)
-        if code is not None:  # an expected failure: one line
-            print_error(error)
-            return code
-        if arguments.debug:  # a defect in our own code path, not in the user's input
+        code = exit_code(error)  # None: a defect in our own code path, not in the user's input
+        if code is None and arguments.debug:
             raise
-        return unexpected(error)
+        print_error(error if code else unexpected(error))  # one line either way
+        return code or 1
 
 
 def print_error(error: BaseException | str) -> None:
     print(f"{PROGRAM}: error: {error}", file=sys.stderr)
 
 
-def unexpected(error: Exception) -> int:
-    """One line naming where it failed and the file that holds the traceback; exit code 1."""
+def unexpected(error: Exception) -> str:
+    """A line naming where it failed and the file that now holds its traceback."""
     frames = traceback.extract_tb(error.__traceback__)
     where = ([frame for frame in frames if f"{os.sep}lenet{os.sep}" in frame.filename] or frames)[-1]
     step = f"{Path(where.filename).stem}.{where.name} ({Path(where.filename).name}:{where.lineno})"
@@ -63,11 +61,10 @@ def unexpected(error: Exception) -> int:
     with os.fdopen(descriptor, "w") as file:
         traceback.print_exception(error, file=file)
     message = first_line(error, limit=1000) if str(error) else ""
-    print_error(
+    return (
         f"unexpected {type(error).__name__} in {step}: {message}; "
         f"the full traceback is in {path} (or rerun with --debug); please report it"
     )
-    return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,8 +191,8 @@ def run_train(arguments: argparse.Namespace) -> int:
     from lenet.progress import EpochLines
 
     terminal = sys.stdout.isatty()  # Keras's progress bar; in a log, one line per epoch
-    callbacks = [] if terminal else [EpochLines()]
-    results = train_and_evaluate(config, arguments.data, arguments.out, "auto" if terminal else 0, callbacks)
+    verbose, callbacks = ("auto", []) if terminal else (0, [EpochLines()])
+    results = train_and_evaluate(config, arguments.data, arguments.out, verbose=verbose, callbacks=callbacks)
     print(TEST_LINE.format_map(results["test"]))
     print(f"wrote results.json, results.png and lenet5.keras into {arguments.out}")
     return 0
@@ -329,7 +326,9 @@ def run_predict(arguments: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-@command(DATA, MODEL, argument("--out", default="lenet5.tflite", metavar="FILE", help="default: %(default)s"))
+@command(
+    DATA, MODEL, argument("--out", default="lenet5.tflite", metavar="FILE", help="the file (default: %(default)s)")
+)
 def run_export(arguments: argparse.Namespace) -> int:
     """write a saved model as a LiteRT (TensorFlow Lite) file, checked on the test set
 
@@ -348,7 +347,7 @@ def run_export(arguments: argparse.Namespace) -> int:
     try:
         lite = to_lite(model, data.x_test)
     except LiteError as error:
-        raise LiteError(f"{out} not written: {error}") from None
+        raise LiteError(f"{arguments.out} not written: {error}") from None
     write_atomically(out, lambda temporary: temporary.write_bytes(lite.content))
     record = {
         "model": str(arguments.model or "shipped"),
@@ -366,7 +365,7 @@ def run_export(arguments: argparse.Namespace) -> int:
     return 0
 
 
-@command(RESULTS, argument("--out", metavar="PNG", help="default: results.png next to RESULTS_JSON"))
+@command(RESULTS, argument("--out", metavar="PNG", help="the figure (default: results.png next to RESULTS_JSON)"))
 def run_plot(arguments: argparse.Namespace) -> int:
     """re-render results.png from a results.json, without training
 
@@ -380,7 +379,8 @@ def run_plot(arguments: argparse.Namespace) -> int:
         figure = plot_history(results["history"])
     except (KeyError, TypeError, ValueError) as error:
         raise ResultsError(f"{arguments.results}: history is incomplete or malformed ({error})") from None
-    out = save_figure(Path(arguments.out or Path(arguments.results).parent / RESULTS_PNG), figure)
+    out = Path(arguments.out or Path(arguments.results).parent / RESULTS_PNG)
+    save_figure(out, figure)
     print(f"wrote {out}")
     return 0
 
@@ -420,8 +420,8 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
         )
     print(f"reproducing {arguments.results}: recipe {config.recipe!r}, seed {config.seed}, {config.epochs} epochs")
     with tempfile.TemporaryDirectory(prefix="lenet-reproduce-") as scratch:
-        test = recorded.get("test") is not None
-        again = train_and_evaluate(config, source, arguments.out or scratch, 0, [EpochLines()], evaluate_test=test)
+        settings = {"verbose": 0, "callbacks": [EpochLines()], "evaluate_test": recorded.get("test") is not None}
+        again = train_and_evaluate(config, source, arguments.out or scratch, **settings)
     lines = differences(recorded, again)
     different = [line.split(":")[0] for line in lines if "DIFFERENT" in line]
     print("\n".join(lines))
@@ -439,9 +439,7 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
     argument("--out", required=True, metavar="DIR", help="the sweep's directory"),
     argument("--address", help="a Ray cluster: auto, HOST:PORT or ray://HOST:10001 (default: a local Ray instance)"),
     argument("--threads", type=int, default=1, metavar="N", help="CPUs and TensorFlow threads per run (default: 1)"),
-    argument(
-        "--retries", type=int, default=3, metavar="N", help="retries of a run whose worker or node dies (default: 3)"
-    ),
+    argument("--retries", type=int, default=3, metavar="N", help="retries if a run's worker or node dies (default: 3)"),
     argument("--no-test", dest="evaluate_test", action="store_false", help="do not evaluate on the test set"),
     JSON,
 )
