@@ -327,7 +327,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
 
 
 @command(
-    DATA, MODEL, argument("--out", default="lenet5.tflite", metavar="FILE", help="the file (default: %(default)s)")
+    DATA, MODEL, argument("--out", default="lenet5.tflite", metavar="FILE", help="the output (default: %(default)s)")
 )
 def run_export(arguments: argparse.Namespace) -> int:
     """write a saved model as a LiteRT (TensorFlow Lite) file, checked on the test set
@@ -393,10 +393,10 @@ def run_plot(arguments: argparse.Namespace) -> int:
 def run_reproduce(arguments: argparse.Namespace) -> int:
     """train again the run a results.json describes and check every number is identical
 
-    Rebuild the run that RESULTS_JSON records (config, recipe, seed), train it on data with the same fingerprint, and
-    print epoch by epoch whether every number is bit-identical. On a difference, name the first differing epoch and the
-    recorded environment fields (CPU, oneDNN instruction set, threads, versions) that differ here. Exit codes: 0
-    identical, 1 different, 2 usage.
+    Rebuild the run that RESULTS_JSON records (config, recipe, seed), train it on data with the same fingerprint and
+    print epoch by epoch whether every number is bit-identical; on a difference, the first differing epoch and the
+    recorded environment (CPU, oneDNN instruction set, threads, versions) that differs here. Exit codes: 0 identical,
+    1 different, 2 usage.
     """
     from lenet.artifacts import load_results
 
@@ -446,14 +446,13 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
 def run_sweep(arguments: argparse.Namespace) -> int:
     """train a grid of runs (seeds x variants x data x any config field) on Ray
 
-    Train every combination of the values given (comma-separated) as separate runs, each in a fresh Ray worker process,
-    on this machine (a local Ray instance) or on a Ray cluster (--address), (CPUs per node / --threads) runs at a time
-    on each node. With --threads N, a run gives the numbers of 'TF_NUM_INTRAOP_THREADS=N lenet train' (N=1: those of
-    'lenet train'). Each run writes into OUT/runs/NAME; OUT/sweep.json holds every run's results, node and seconds and
-    a summary per group. Started again with the same --out, a sweep skips its finished runs and resumes interrupted
-    ones from their checkpoints. On a cluster, --out (so that a retried run finds its checkpoint) and any data path
-    must be where every node sees them. --no-test is for studies that choose by validation. Needs Ray: pip install
-    'lenet[sweep]'.
+    Train every combination of the values given (comma-separated), each run in a fresh Ray worker process, on this
+    machine (a local Ray instance) or on a Ray cluster (--address), (CPUs per node / --threads N) runs at a time per
+    node, each with the numbers of 'TF_NUM_INTRAOP_THREADS=N lenet train' (N=1: of 'lenet train'). Each writes into
+    OUT/runs/NAME; OUT/sweep.json holds every run's results, node and seconds and a summary per group. Started again
+    with the same --out, a sweep skips its finished runs and resumes interrupted ones from their checkpoints. On a
+    cluster, --out (so a retried run finds its checkpoint) and data paths must be where every node sees them. --no-test
+    is for studies that choose by validation. Needs Ray: pip install 'lenet[sweep]'.
     """
     from lenet.sweep import SWEEP_JSON, grid, summary_markdown, sweep
 
