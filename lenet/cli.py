@@ -6,8 +6,6 @@ failure, its traceback saved to a file), 2 usage error, 130 interrupted.
 # The command line, `lenet` or `python -m lenet`: its text is this docstring and each run_NAME function's. TensorFlow
 # is imported inside the commands that need it, so `--help` and usage errors answer at once.
 
-from __future__ import annotations
-
 import argparse
 import dataclasses
 import functools

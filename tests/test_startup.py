@@ -50,53 +50,49 @@ def test_everything_is_replayed_when_asked_or_when_the_block_fails(capfd, monkey
 
 
 @pytest.mark.slow
-def test_help_usage_errors_and_plot_load_no_tensorflow(tmp_path):
-    """One fresh process, as `python -m lenet ...`: then every public name still loads on first use, without Ray."""
+def test_a_fresh_lenet_loads_tensorflow_only_where_needed_and_starts_quietly(tmp_path, sample):
+    """One fresh process, as `python -m lenet ...`: --help and usage errors load neither TensorFlow nor NumPy nor
+    PIL, `lenet plot` no TensorFlow, `lenet predict` prints nothing on stderr; every public name loads, without Ray."""
     shutil.copy(ROOT / "results.json", tmp_path / "results.json")
+    Image.fromarray(255 - sample.x_test[0]).save(tmp_path / "digit.png")
     probe = (
         "import runpy, sys\n"
-        "results = sys.argv[1]\n"
+        "results, image = sys.argv[1:]\n"
         "def run(*arguments):\n"
         "    sys.argv = ['lenet', *arguments]\n"
         "    try:\n"
         "        runpy.run_module('lenet', run_name='__main__')\n"
         "    except SystemExit as exit:\n"
         "        return exit.code\n"
-        "def loaded():\n"
-        "    return ' '.join(name for name in ('numpy', 'PIL', 'tensorflow', 'keras', 'ray') if name in sys.modules)\n"
+        "def loaded(after):\n"
+        "    names = [name for name in ('numpy', 'PIL', 'tensorflow', 'keras', 'ray') if name in sys.modules]\n"
+        "    print(f'== {after} loaded:', *names, file=sys.stderr, flush=True)\n"
         "for command in ('train', 'evaluate', 'predict', 'export', 'plot', 'reproduce', 'sweep'):\n"
         "    assert run(command, '--help') == 0\n"
         "assert run('--help') == 0 and run('train', '--epochs', 'two') == 2\n"
         "assert run('train', '--epochs', '0') == 2  # TrainConfig's refusal\n"
-        "print('help and usage errors loaded:', loaded(), file=sys.stderr)\n"
+        "loaded('help and usage errors')\n"
         "assert run('plot', results) == 0\n"
-        "print('plot loaded:', loaded(), file=sys.stderr)\n"
+        "loaded('plot')\n"
+        "assert run('predict', image) == 0\n"
+        "loaded('predict')\n"
         "import lenet, lenet.sweep\n"
         "missing = [name for name in lenet.__all__ if getattr(lenet, name, None) is None]\n"
         "assert not missing and set(lenet.__all__) <= set(dir(lenet)), missing\n"
         "assert 'ray' not in sys.modules, 'ray was imported'\n"
     )
-    result = python("-c", probe, str(tmp_path / "results.json"))
+    result = python("-c", probe, str(tmp_path / "results.json"), str(tmp_path / "digit.png"), TF_CPP_MIN_LOG_LEVEL=None)
     assert result.returncode == 0, result.stderr
-    loaded = dict(line.split(": ", 1) for line in result.stderr.splitlines() if " loaded: " in line)
-    assert loaded["help and usage errors loaded"] == ""
-    assert "tensorflow" not in loaded["plot loaded"] and "keras" not in loaded["plot loaded"]
-    assert "--batch-size" in result.stdout and "--top K" in result.stdout
+    loaded = dict(line[3:].split(" loaded:") for line in result.stderr.splitlines() if line.startswith("== "))
+    assert loaded["help and usage errors"] == ""
+    assert "tensorflow" not in loaded["plot"] and "keras" not in loaded["plot"]
     with Image.open(tmp_path / "results.png") as again, Image.open(ROOT / "results.png") as committed:
         assert again.size == committed.size  # written next to RESULTS_JSON
-
-
-@pytest.mark.slow
-def test_lenet_predict_prints_no_tensorflow_start_up_lines(tmp_path, sample):
-    image = tmp_path / "digit.png"
-    Image.fromarray(255 - sample.x_test[0]).save(image)
-    code = "import sys; from lenet.cli import main; main(sys.argv[1:]); print('tensorflow' in sys.modules)"
-    quiet = python("-c", code, "predict", str(image), TF_CPP_MIN_LOG_LEVEL=None)  # lenet's default: quiet
-    assert quiet.returncode == 0 and "digit.png" in quiet.stdout
-    assert quiet.stderr == ""
-    # With LiteRT's own package (`lenet[lite]`, requirements.txt), the shipped LiteRT file predicts
-    # without TensorFlow's seconds of start-up (docs/performance.md); without it, through TensorFlow's.
-    assert quiet.stdout.splitlines()[-1] == str(importlib.util.find_spec("ai_edge_litert") is None)
+    # TensorFlow's start-up lines hidden (lenet's default TF_CPP_MIN_LOG_LEVEL). With LiteRT's own package
+    # (`lenet[lite]`, requirements.txt) the shipped LiteRT file predicts without TensorFlow (docs/performance.md).
+    assert result.stderr.split(" plot loaded:")[1].split("\n", 1)[1].startswith("== predict loaded:")
+    assert ("tensorflow" in loaded["predict"]) == (importlib.util.find_spec("ai_edge_litert") is None)
+    assert "--batch-size" in result.stdout and "--top K" in result.stdout and "digit.png" in result.stdout
 
 
 @pytest.mark.slow
