@@ -37,14 +37,14 @@ def test_train_writes_the_artifacts_and_one_line_per_epoch_when_not_a_terminal(t
 
 
 def test_every_config_field_is_a_train_flag_with_its_default_and_a_sweep_grid_flag():
-    parser = cli.build_parser()
+    parser, defaults = cli.build_parser(), lenet.TrainConfig().to_dict()
     arguments = parser.parse_args(["train"])
-    assert lenet.TrainConfig(**cli.config_values(arguments)) == lenet.TrainConfig()
+    assert {name: getattr(arguments, name) for name in defaults} == defaults
     assert arguments.data == "keras" and arguments.out == "runs/latest"
     changed = parser.parse_args(["train", "--epochs", "3", "--learning-rate", "0.01", "--no-mixed-precision"])
     assert (changed.epochs, changed.learning_rate, changed.mixed_precision) == (3, 0.01, False)
     grid = parser.parse_args(["sweep", "--out", "s", "--seeds", "0,1", "--mixed-precision", "on,off", "--recipes", "x"])
-    values = {name: value for name, value in cli.config_values(grid).items() if value is not None}
+    values = {name: getattr(grid, name) for name in defaults if getattr(grid, name) is not None}
     assert values == {"seed": [0, 1], "mixed_precision": [True, False], "recipe": ["x"]}  # unset: the config's own
 
 
