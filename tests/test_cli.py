@@ -1,12 +1,9 @@
-"""The command line through `cli.main`, the console script's entry point, and as `python -m lenet ...` in a
-fresh process where that is what matters (--help without TensorFlow, `lenet plot`)."""
+"""The command line through `cli.main`, the console script's entry point, in this process (a fresh one, for --help,
+usage errors and `lenet plot` without TensorFlow: test_startup)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,19 +13,7 @@ from PIL import Image
 import lenet
 from lenet import cli
 
-ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 3  # as conftest's trained_on_sample: enough for a confident model on most test digits
-
-
-def run_lenet(*arguments: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "lenet", *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
 
 
 @pytest.fixture
@@ -51,43 +36,16 @@ def test_train_writes_the_artifacts_and_one_line_per_epoch_when_not_a_terminal(t
     assert f"test accuracy {results['test']['accuracy']:.4f}" in lines[-2]
 
 
-def test_every_config_field_is_a_train_flag_with_its_default():
-    parser = cli.build_parser()
+def test_every_config_field_is_a_train_flag_with_its_default_and_a_sweep_grid_flag():
+    parser, defaults = cli.build_parser(), lenet.TrainConfig().to_dict()
     arguments = parser.parse_args(["train"])
-    assert lenet.TrainConfig(**{f: getattr(arguments, f) for f in lenet.TrainConfig.__dataclass_fields__}) == (
-        lenet.TrainConfig()
-    )
-    assert arguments.data == "keras" and arguments.out == cli.DEFAULT_OUTPUT_DIR
-    changed = parser.parse_args(["train", "--epochs", "3", "--learning-rate", "0.01", "--validation-size", "100"])
-    assert (changed.epochs, changed.learning_rate, changed.validation_size) == (3, 0.01, 100)
-
-
-@pytest.mark.slow
-def test_help_does_not_import_tensorflow_and_public_names_load_on_first_use():
-    probe = (
-        "import runpy, sys\n"
-        "for command in ([], ['train'], ['predict'], ['evaluate'], ['plot'], ['sweep']):\n"
-        "    sys.argv = ['lenet', *command, '--help']\n"
-        "    try:\n"
-        "        runpy.run_module('lenet', run_name='__main__')\n"
-        "    except SystemExit as exit:\n"
-        "        assert exit.code == 0, exit.code\n"
-        "print('help imported:', 'tensorflow' in sys.modules, 'keras' in sys.modules, 'ray' in sys.modules, file=sys.stderr)\n"
-        "import lenet, lenet.sweep\n"  # and every public name still loads, on first use, without Ray
-        "missing = [name for name in lenet.__all__ if getattr(lenet, name, None) is None]\n"
-        "assert not missing and set(lenet.__all__) <= set(dir(lenet)), missing\n"
-        "assert 'ray' not in sys.modules, 'ray was imported'\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "help imported: False False False" in result.stderr.splitlines()
-    assert "--batch-size" in result.stdout and "--top K" in result.stdout
+    assert {name: getattr(arguments, name) for name in defaults} == defaults
+    assert arguments.data == "keras" and arguments.out == "runs/latest"
+    changed = parser.parse_args(["train", "--epochs", "3", "--learning-rate", "0.01", "--no-mixed-precision"])
+    assert (changed.epochs, changed.learning_rate, changed.mixed_precision) == (3, 0.01, False)
+    grid = parser.parse_args(["sweep", "--out", "s", "--seeds", "0,1", "--mixed-precision", "on,off", "--recipes", "x"])
+    values = {name: getattr(grid, name) for name in defaults if getattr(grid, name) is not None}
+    assert values == {"seed": [0, 1], "mixed_precision": [True, False], "recipe": ["x"]}  # unset: the config's own
 
 
 def test_evaluate_reports_the_runs_test_numbers_as_json_and_as_tables(trained, capsys):
@@ -152,16 +110,16 @@ def test_predict_table_top_k_and_figures(trained, sample, tmp_path, capsys):
     out, _ = trained
     for index in range(2):
         Image.fromarray(255 - sample.x_test[index]).save(tmp_path / f"digit{index}.png")
-    arguments = [out / "lenet5.keras", tmp_path / "digit0.png", tmp_path / "digit1.png"]
+    arguments = [out / "lenet5.keras", tmp_path / "digit0.png", tmp_path / "digit1.png", tmp_path / "digit0.png"]
     assert cli.main(["predict", *map(str, arguments), "--top", "3", "--show", str(tmp_path / "figures")]) == 0
     header, *rows = capsys.readouterr().out.splitlines()
-    assert header.split()[0] == "image" and len(rows) == 2
+    assert header.split()[0] == "image" and len(rows) == 3
     for row in rows:
         _image, *pairs = row.split()
         probabilities = [float(value) for value in pairs[1::2]]
         assert len(pairs) == 6 and probabilities == sorted(probabilities, reverse=True)
     figures = sorted(path.name for path in (tmp_path / "figures").iterdir())
-    assert figures == ["digit0.png", "digit1.png"]
+    assert figures == ["digit0-2.png", "digit0.png", "digit1.png"]  # a repeated name is numbered
     assert Image.open(tmp_path / "figures" / "digit0.png").size[0] > 500
 
 
@@ -215,6 +173,8 @@ def test_model_files_that_cannot_be_used_are_usage_errors(tmp_path, monkeypatch,
         (["plot", "results.json"], "results.json: no such file"),
         (["train", "--data", "sample", "--out", "taken"], "taken: exists and is not a directory"),
         (["train", "--data", "sample", "--out", "taken/run"], "taken/run: cannot be created: taken is not a"),
+        (["sweep", "--out", "sweep", "--epochs", "1,two"], "argument --epochs: 'two' is not a valid int"),
+        (["sweep", "--out", "sweep", "--mixed-precision", "maybe"], "'maybe' is not a valid bool"),
     ],
 )
 def test_usage_errors_exit_with_2_and_one_line(arguments, problem, tmp_path, monkeypatch, capsys):
@@ -227,23 +187,14 @@ def test_usage_errors_exit_with_2_and_one_line(arguments, problem, tmp_path, mon
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert problem in [line for line in err.splitlines() if line.startswith("lenet")][-1]
-    assert not (tmp_path / "runs").exists()  # nothing written
-
-
-@pytest.mark.slow
-def test_plot_rerenders_the_figure_from_results_json(trained, tmp_path):
-    out, _ = trained
-    result = run_lenet("plot", out / "results.json", "--out", tmp_path / "again.png")
-    assert result.returncode == 0, result.stderr
-    with Image.open(tmp_path / "again.png") as again, Image.open(out / "results.png") as original:
-        assert again.size == original.size
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["taken"]  # nothing written
 
 
 def test_interrupt_exits_with_130(monkeypatch, capsys):
-    def interrupted(_arguments):
+    def interrupted(_path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "run_plot", interrupted)
+    monkeypatch.setattr("lenet.artifacts.load_results", interrupted)
     assert cli.main(["plot", "results.json"]) == 130
     assert capsys.readouterr().err == "lenet: interrupted\n"
 

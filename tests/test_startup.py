@@ -1,9 +1,11 @@
-"""A quiet start: TensorFlow's start-up lines stay off the command line's stderr, errors do not."""
+"""A quick, quiet start: --help, usage errors and `lenet plot` load no TensorFlow, and TensorFlow's start-up lines
+stay off the command line's stderr while errors do not."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,14 +23,24 @@ START_UP = (
 )
 
 
+def python(*arguments: str, **environment: str | None) -> subprocess.CompletedProcess:
+    """A fresh interpreter that imports this checkout's lenet; a variable given as None is unset."""
+    env = {key: value for key, value in {**os.environ, "PYTHONPATH": str(ROOT), **environment}.items() if value}
+    return subprocess.run([sys.executable, *arguments], env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_start_up_lines_are_dropped_and_anything_else_is_replayed(capfd):
     with startup.start_up_log_hidden():
         os.write(2, (START_UP + "a real warning\n").encode())
     assert capfd.readouterr().err == "a real warning\n"
 
 
-def test_everything_is_replayed_when_asked_or_when_the_block_fails(capfd):
-    with startup.start_up_log_hidden(show_log=True):
+def test_everything_is_replayed_when_asked_or_when_the_block_fails(capfd, monkeypatch):
+    with startup.start_up_log_hidden(show_log=True):  # --debug
+        os.write(2, START_UP.encode())
+    assert capfd.readouterr().err == START_UP
+    with monkeypatch.context() as patch, startup.start_up_log_hidden():
+        patch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user asked for TensorFlow's log
         os.write(2, START_UP.encode())
     assert capfd.readouterr().err == START_UP
     with pytest.raises(ImportError), startup.start_up_log_hidden():
@@ -38,39 +50,56 @@ def test_everything_is_replayed_when_asked_or_when_the_block_fails(capfd):
 
 
 @pytest.mark.slow
-def test_lenet_predict_prints_no_tensorflow_start_up_lines(tmp_path, sample):
-    image = tmp_path / "digit.png"
-    Image.fromarray(255 - sample.x_test[0]).save(image)
-    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-
-    def predict(**extra: str) -> subprocess.CompletedProcess:
-        # As `lenet predict IMAGE`, and saying whether TensorFlow was imported.
-        code = "import sys; from lenet.cli import main; main(sys.argv[1:]); print('tensorflow' in sys.modules)"
-        command = [sys.executable, "-c", code, "predict", str(image)]
-        return subprocess.run(command, env={**env, **extra}, capture_output=True, text=True, timeout=300)
-
-    quiet = predict()
-    assert quiet.returncode == 0 and "digit.png" in quiet.stdout
-    assert quiet.stderr == ""
-    # With LiteRT's own package (`lenet[lite]`, requirements.txt), the shipped LiteRT file predicts
-    # without TensorFlow's seconds of start-up (docs/performance.md); without it, through TensorFlow's.
-    assert quiet.stdout.splitlines()[-1] == str(importlib.util.find_spec("ai_edge_litert") is None)
-    asked = predict(TF_CPP_MIN_LOG_LEVEL="0")  # the user asked for TensorFlow's log: it is there
-    assert asked.returncode == 0 and startup.CPP_LOG_LINE.search(asked.stderr), asked.stderr
+def test_a_fresh_lenet_loads_tensorflow_only_where_needed_and_starts_quietly(tmp_path, sample):
+    """One fresh process, as `python -m lenet ...`: --help and usage errors load neither TensorFlow nor NumPy nor
+    PIL, `lenet plot` no TensorFlow, `lenet predict` prints nothing on stderr; every public name loads, without Ray."""
+    shutil.copy(ROOT / "results.json", tmp_path / "results.json")
+    Image.fromarray(255 - sample.x_test[0]).save(tmp_path / "digit.png")
+    probe = (
+        "import runpy, sys\n"
+        "results, image = sys.argv[1:]\n"
+        "def run(*arguments):\n"
+        "    sys.argv = ['lenet', *arguments]\n"
+        "    try:\n"
+        "        runpy.run_module('lenet', run_name='__main__')\n"
+        "    except SystemExit as exit:\n"
+        "        return exit.code\n"
+        "def loaded(after):\n"
+        "    names = [name for name in ('numpy', 'PIL', 'tensorflow', 'keras', 'ray') if name in sys.modules]\n"
+        "    print(f'== {after} loaded:', *names, file=sys.stderr, flush=True)\n"
+        "for command in ('train', 'evaluate', 'predict', 'export', 'plot', 'reproduce', 'sweep'):\n"
+        "    assert run(command, '--help') == 0\n"
+        "assert run('--help') == 0 and run('train', '--epochs', 'two') == 2\n"
+        "assert run('train', '--epochs', '0') == 2  # TrainConfig's refusal\n"
+        "loaded('help and usage errors')\n"
+        "assert run('plot', results) == 0\n"
+        "loaded('plot')\n"
+        "assert run('predict', image) == 0\n"
+        "loaded('predict')\n"
+        "import lenet, lenet.sweep\n"
+        "missing = [name for name in lenet.__all__ if getattr(lenet, name, None) is None]\n"
+        "assert not missing and set(lenet.__all__) <= set(dir(lenet)), missing\n"
+        "assert 'ray' not in sys.modules, 'ray was imported'\n"
+    )
+    result = python("-c", probe, str(tmp_path / "results.json"), str(tmp_path / "digit.png"), TF_CPP_MIN_LOG_LEVEL=None)
+    assert result.returncode == 0, result.stderr
+    loaded = dict(line[3:].split(" loaded:") for line in result.stderr.splitlines() if line.startswith("== "))
+    assert loaded["help and usage errors"] == ""
+    assert "tensorflow" not in loaded["plot"] and "keras" not in loaded["plot"]
+    with Image.open(tmp_path / "results.png") as again, Image.open(ROOT / "results.png") as committed:
+        assert again.size == committed.size  # written next to RESULTS_JSON
+    # TensorFlow's start-up lines hidden (lenet's default TF_CPP_MIN_LOG_LEVEL). With LiteRT's own package
+    # (`lenet[lite]`, requirements.txt) the shipped LiteRT file predicts without TensorFlow (docs/performance.md).
+    assert result.stderr.split(" plot loaded:")[1].split("\n", 1)[1].startswith("== predict loaded:")
+    assert ("tensorflow" in loaded["predict"]) == (importlib.util.find_spec("ai_edge_litert") is None)
+    assert "--batch-size" in result.stdout and "--top K" in result.stdout and "digit.png" in result.stdout
 
 
 @pytest.mark.slow
 def test_run_notebook_names_the_failing_cell_and_its_error_in_a_few_lines(tmp_path):
     notebook = tmp_path / "lenet_5.ipynb"
     notebook.write_bytes((ROOT / "lenet_5.ipynb").read_bytes())
-    env = {**os.environ, "LENET_DATA": str(tmp_path / "missing.npz")}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "run_notebook.py"), str(notebook)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = python(str(ROOT / "tools" / "run_notebook.py"), str(notebook), LENET_DATA=str(tmp_path / "missing.npz"))
     assert result.returncode == 1
     assert "\x1b[" not in result.stderr and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
