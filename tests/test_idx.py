@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import lenet
-from lenet.idx import IdxError, read_idx, write_idx
+from lenet.data import read_idx, write_idx
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -84,7 +84,7 @@ def test_a_missing_file_is_named(tmp_path):
 def test_malformed_idx_gets_one_clear_error(tmp_path, content, message):
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(content)
-    with pytest.raises(IdxError, match=f"train-images-idx3-ubyte: {message}"):
+    with pytest.raises(lenet.DataError, match=f"train-images-idx3-ubyte: {message}"):
         read_idx(path)
 
 
