@@ -1,12 +1,13 @@
 """Loading a saved model safely, with one clear line when the file is not what it should be."""
 
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from lenet.data import file_sha256  # NumPy only
 from lenet.errors import ModelError, first_line
-from lenet.lite import LITE_SUFFIX, LiteModel, agrees, check_record  # NumPy only until it converts
+from lenet.lite import CHECK_SUFFIX, LITE_SUFFIX, LiteModel, agrees  # NumPy only until it converts
 
 # The weights of the committed full run (its results.json beside them): weights, not a .keras file, as
 # an older Keras (Colab's 3.13) refuses a model config saved by a newer one but reads build_lenet5's weights.
@@ -16,13 +17,12 @@ MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", LITE_SUFFIX)
 
 
 def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
-    """A `.keras` digit model (28x28 in, 10 scores out) in Keras's safe mode, which refuses a file's code
-    (Lambda layers), or a `lenet export` file (a LiteModel, which only predicts); without a path, the shipped
-    weights in LeNet-5 (uncompiled), or with `lite`, their LiteRT export if its check names them."""
+    """A `.keras` digit model (28x28 in, 10 scores out) in Keras's safe mode, which refuses a file's code (Lambda
+    layers), a `lenet export` file (a LiteModel), or without a path the shipped weights (with `lite`, their export)."""
     if path is None and lite and shipped_lite_matches():
         return shipped_lite()
-    if path is None:  # imported only now: lenet.model imports Keras
-        from lenet.model import build_lenet5
+    if path is None:
+        from lenet.model import build_lenet5  # only now: it imports Keras
 
         if not SHIPPED_WEIGHTS.is_file():
             raise ModelError(f"{SHIPPED_WEIGHTS}: no such file (this installation ships no trained weights)")
@@ -53,7 +53,8 @@ def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
     takes, gives = (tuple(tensors[0].shape[1:]) if tensors else None for tensors in (model.inputs, model.outputs))
     if (takes, gives) != ((28, 28, 1), (10,)):
         raise ModelError(
-            f"{path}: not a digit model: takes {takes} and gives {gives}, expected (28, 28, 1) images and 10 class scores"
+            f"{path}: not a digit model: takes {takes} and gives {gives}, "
+            "expected (28, 28, 1) images and 10 class scores"
         )
     return model
 
@@ -64,7 +65,8 @@ def shipped_lite() -> LiteModel:
 
 def shipped_lite_matches() -> bool:
     """Whether the shipped LiteRT file was exported from the shipped weights and agreed with them."""
-    if not (SHIPPED_LITE.is_file() and SHIPPED_WEIGHTS.is_file()):
+    record = SHIPPED_LITE.with_name(SHIPPED_LITE.name + CHECK_SUFFIX)  # what `lenet export` wrote beside it
+    if not (SHIPPED_LITE.is_file() and SHIPPED_WEIGHTS.is_file() and record.is_file()):
         return False
-    record = check_record(SHIPPED_LITE)
-    return record.get("model_sha256") == file_sha256(SHIPPED_WEIGHTS) and agrees(record.get("check", {}))
+    recorded = json.loads(record.read_text())
+    return recorded.get("model_sha256") == file_sha256(SHIPPED_WEIGHTS) and agrees(recorded.get("check", {}))
