@@ -185,7 +185,7 @@ def _checked(path: str | Path, arrays: dict[str, np.ndarray], source: str, class
                 raise DataError(f"{path}: {name} holds NaN values (dtype {array.dtype})")
         if images.dtype != np.uint8:
             raise DataError(f"{path}: {x_name} has dtype {images.dtype}, expected uint8 pixels 0-255")
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
+        if images.shape[1:] != (28, 28):
             raise DataError(f"{path}: {x_name} has shape {images.shape}, expected (N, 28, 28)")
         if len(images) == 0:
             raise DataError(f"{path}: {x_name} is empty")

@@ -42,12 +42,6 @@ def test_a_directory_of_idx_files_loads_like_mnist(tmp_path, compress):
     assert data.class_names == tuple("0123456789")
 
 
-def test_gz_and_plain_files_give_the_same_fingerprint(tmp_path):
-    write_mnist_dir(tmp_path / "plain", compress=False)
-    write_mnist_dir(tmp_path / "gz", compress=True)
-    assert lenet.load_mnist(tmp_path / "plain").fingerprint == lenet.load_mnist(tmp_path / "gz").fingerprint
-
-
 def test_class_names_from_classes_txt_or_a_fashion_directory(tmp_path):
     write_mnist_dir(tmp_path / "fashion-mnist", compress=True)
     fashion = lenet.load_mnist(tmp_path / "fashion-mnist")
