@@ -24,12 +24,11 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(temporary)
         os.replace(temporary, path)
-    except BaseException as error:
-        if temporary.exists():
+    except OSError as error:
+        raise OutputError(f"{path}: cannot be written ({error.strerror or error})") from error
+    finally:
+        if temporary.exists():  # only after a failure (or an interruption): on success it was renamed
             temporary.unlink()
-        if isinstance(error, OSError) and not isinstance(error, OutputError):
-            raise OutputError(f"{path}: cannot be written ({error.strerror or error})") from error
-        raise
     return path
 
 

@@ -42,9 +42,7 @@ OFFLINE_HINT = (
 @dataclass(frozen=True)
 class Mnist:
     """Images uint8 (N, 28, 28), labels uint8 (N,) in 0-9; `class_names[label]` is e.g. "7" or "Trouser".
-
-    `source` is what results record: a file's or folder's name, never its path (results are shared).
-    """
+    `source` is what results record: a file's or folder's name, never its path (results are shared)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -195,7 +193,7 @@ def _checked(path: str | Path, arrays: dict[str, np.ndarray], source: str, class
             raise DataError(f"{path}: {y_name} has dtype {labels.dtype}, expected integer labels")
         if labels.min() < 0 or labels.max() >= NUM_CLASSES:
             raise DataError(f"{path}: {y_name} holds labels from {labels.min()} to {labels.max()}, expected 0-9")
-    for key, array in arrays.items():  # one at a time, so that each original is freed before the next copy
+    for key, array in arrays.items():  # one at a time: an original nothing else holds is freed before the next copy
         arrays[key] = aligned(array.astype(np.uint8, copy=False))
     return Mnist(**arrays, source=source, class_names=class_names)
 

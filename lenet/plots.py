@@ -8,9 +8,6 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-# The layers "What the network sees" draws by default.
-FEATURE_LAYERS = ("c1", "s2", "c3", "s4")
-
 
 def plot_history(history: dict[str, Sequence[float]]) -> Figure:
     """Accuracy and loss side by side, train vs validation, epochs numbered from 1."""
@@ -140,9 +137,6 @@ def plot_learning_rate(schedule: float | Callable[[np.ndarray], Any], epochs: in
     return axes.figure
 
 
-# --- What the network sees: its filters and the maps they compute on a digit.
-
-
 def layer_outputs(model: Any, images: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
     """The named layers' outputs float32 (N, H, W, C) for uint8 images (N, 28, 28), through the model's own layers."""
     outputs, x = {}, np.asarray(images)[..., np.newaxis]
@@ -167,7 +161,7 @@ def plot_filters(model: Any, layer: str = "c1") -> Figure:
     return figure
 
 
-def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = FEATURE_LAYERS) -> Figure:
+def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = ("c1", "s2", "c3", "s4")) -> Figure:
     """A uint8 digit (28, 28), then a row per layer of the maps it produces (bright: strong), each on its own scale."""
     outputs = layer_outputs(model, image[np.newaxis], layers)
     columns = max(outputs[name].shape[-1] for name in layers)
