@@ -138,15 +138,12 @@ def plot_learning_rate(schedule: float | Callable[[np.ndarray], Any], epochs: in
 
 
 def layer_outputs(model: Any, images: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """The named layers' outputs float32 (N, H, W, C) for uint8 images (N, 28, 28), through the model's own layers."""
-    outputs, x = {}, np.asarray(images)[..., np.newaxis]
-    for layer in model.layers:
-        x = layer(x, training=False)
-        if layer.name in names:
-            outputs[layer.name] = np.asarray(x, dtype=np.float32)
-        if set(names) <= outputs.keys():
-            break
-    return outputs
+    """The named layers' outputs float32 (N, H, W, C) for uint8 images (N, 28, 28), 1,024 images at a time."""
+    import keras
+
+    extractor = keras.Model(model.inputs[0], {name: model.get_layer(name).output for name in names})
+    batches = [extractor(images[i : i + 1024, ..., np.newaxis], training=False) for i in range(0, len(images), 1024)]
+    return {name: np.concatenate([np.asarray(batch[name], np.float32) for batch in batches]) for name in names}
 
 
 def plot_filters(model: Any, layer: str = "c1") -> Figure:
@@ -184,8 +181,7 @@ def plot_top_activations(
 ) -> Figure:
     """For each unit of `layer`, the `count` images (uint8 (N, 28, 28)) that excite it most: what they share is
     what it detects. By default the first four units that respond at all (a dead unit's would be arbitrary)."""
-    batches = range(0, len(images), 1024)
-    activations = np.concatenate([layer_outputs(model, images[i : i + 1024], [layer])[layer] for i in batches])
+    activations = layer_outputs(model, images, [layer])[layer]
     if activations.ndim == 4:  # a map per unit (C5's are 1x1): its strongest response anywhere
         activations = activations.max(axis=(1, 2))
     if units is None:
