@@ -1,14 +1,8 @@
-"""results.json, results.png and the saved model, each written atomically.
-
-Every artifact is written to a temporary file in the same directory and renamed into
-place, so a crash never leaves half a file or destroys the previous one.
-"""
-
-from __future__ import annotations
+"""results.json, results.png and the saved model, each written atomically (write_atomically)."""
 
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,35 +15,25 @@ MODEL_FILE = "lenet5.keras"
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call write(temporary_path), then rename the temporary file onto `path`."""
+    """Call write(temporary_path), then rename the temporary file onto `path`, so that a crash never leaves
+    half a file or destroys the previous one; OutputError if it cannot be written."""
     path = Path(path)
-    temporary = None
+    # Beside `path`, with its suffix (Keras and matplotlib pick the format from it); the writer creates it.
+    temporary = path.with_name(f".{path.stem}-{uuid.uuid4().hex}{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Keep the suffix: Keras and matplotlib pick the format from it.
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-        os.close(handle)
-        write(Path(temporary))
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary only
+        write(temporary)
         os.replace(temporary, path)
-    except BaseException as error:
-        if temporary:
-            Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError) and not isinstance(error, OutputError):
-            raise OutputError(f"{path}: cannot be written ({error.strerror or error})") from error
-        raise
+    except OSError as error:
+        raise OutputError(f"{path}: cannot be written ({error.strerror or error})") from error
+    finally:
+        if temporary.exists():  # only after a failure (or an interruption): on success it was renamed
+            temporary.unlink()
     return path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_json(path: Path, content: dict[str, Any]) -> Path:
-    text = json.dumps(content, indent=2) + "\n"
-    return write_atomically(path, lambda temporary: temporary.write_text(text))
+    return write_atomically(path, lambda temporary: temporary.write_text(json.dumps(content, indent=2) + "\n"))
 
 
 def save_figure(path: Path, figure: Any) -> Path:
@@ -61,7 +45,7 @@ def save_model(path: Path, model: Any) -> Path:
 
 
 def load_results(path: Path) -> dict[str, Any]:
-    """Read a results.json; a clear error if it is not one."""
+    """A results.json's content; ResultsError if it is not one."""
     try:
         results = json.loads(Path(path).read_text())
     except FileNotFoundError:

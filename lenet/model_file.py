@@ -1,42 +1,39 @@
 """Loading a saved model safely, with one clear line when the file is not what it should be."""
 
-from __future__ import annotations
-
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from lenet.data import file_sha256  # NumPy only
 from lenet.errors import ModelError, first_line
-from lenet.lite import LITE_SUFFIX  # lenet.lite imports only NumPy until it converts
+from lenet.lite import CHECK_SUFFIX, LITE_SUFFIX, LiteModel, agrees  # NumPy only until it converts
 
-
-# The trained weights that ship with the package, from the committed full run; its
-# results.json, beside them, records how they were trained and their accuracy on the sample.
-# Weights only, not a .keras file: a model's saved config is not readable by older Keras
-# versions (Colab's 3.13 refuses 3.15's), while the weights of build_lenet5's layers are.
+# The weights of the committed full run (its results.json beside them): weights, not a .keras file, as
+# an older Keras (Colab's 3.13) refuses a model config saved by a newer one but reads build_lenet5's weights.
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "lenet5.weights.h5"
-# The same weights exported by `lenet export` (LiteRT), and its check beside it; used for
-# prediction only while the check names the shipped weights' sha256.
-SHIPPED_LITE = SHIPPED_WEIGHTS.with_name("lenet5.tflite")
+SHIPPED_LITE = SHIPPED_WEIGHTS.with_name("lenet5.tflite")  # their `lenet export`, used while its check names them
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", LITE_SUFFIX)
 
 
 def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
-    """Load a `.keras` digit model (28x28 in, 10 scores out) with Keras's safe mode on, or a
-    `.tflite` file from `lenet export` (a LiteModel, which predicts only); without a path,
-    LeNet-5 with the trained weights that ship with the package; with `lite`, as the shipped
-    LiteRT file when it was checked against those very weights (a faster predictor).
-
-    Safe mode refuses to deserialise Python code (Lambda layers), so opening a model file
-    from someone else cannot run their code; the shipped weights are only numbers.
-    """
+    """A `.keras` digit model (28x28 in, 10 scores out) in Keras's safe mode, which refuses a file's code (Lambda
+    layers), a `lenet export` file (a LiteModel), or without a path the shipped weights (with `lite`, their export)."""
+    if path is None and lite and shipped_lite_matches():
+        return shipped_lite()
     if path is None:
-        return shipped_lite() if lite and shipped_lite_matches() else shipped_model()
+        from lenet.model import build_lenet5  # only now: it imports Keras
+
+        if not SHIPPED_WEIGHTS.is_file():
+            raise ModelError(f"{SHIPPED_WEIGHTS}: no such file (this installation ships no trained weights)")
+        model = build_lenet5()
+        model.load_weights(SHIPPED_WEIGHTS)
+        return model
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
     if path.suffix.lower() == LITE_SUFFIX:
-        return load_lite(path)
+        return LiteModel.load(path)
     if path.suffix.lower() not in MODEL_SUFFIXES[1:] and not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras model (not a .keras zip archive)")
     import keras  # only now: the checks above answer without loading TensorFlow
@@ -44,61 +41,32 @@ def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, KeyError, zip and JSON errors alike
-        message = str(error)
-        if "Lambda" in message or "safe_mode" in message:
+        if "Lambda" in str(error) or "safe_mode" in str(error):
             raise ModelError(
-                f"{path}: refused: the model contains a Lambda layer, which runs arbitrary Python "
-                "code, so Keras's safe mode does not load it; only load such a file with "
-                "keras.saving.load_model(path, safe_mode=False) if you trust where it came from"
+                f"{path}: refused: the model contains a Lambda layer, which runs arbitrary Python code, so Keras's "
+                "safe mode does not load it; only load such a file with keras.saving.load_model(path, "
+                "safe_mode=False) if you trust where it came from"
             ) from None
         raise ModelError(f"{path}: not a Keras model ({first_line(error)})") from None
     if not isinstance(model, keras.Model):
         raise ModelError(f"{path}: not a Keras model (holds a {type(model).__name__})")
-    check_digit_model(model, path)
+    takes, gives = (tuple(tensors[0].shape[1:]) if tensors else None for tensors in (model.inputs, model.outputs))
+    if (takes, gives) != ((28, 28, 1), (10,)):
+        raise ModelError(
+            f"{path}: not a digit model: takes {takes} and gives {gives}, "
+            "expected (28, 28, 1) images and 10 class scores"
+        )
     return model
 
 
-def shipped_model() -> Any:
-    """build_lenet5() holding the shipped weights (uncompiled: it predicts, it does not train)."""
-    from lenet.model import build_lenet5
-
-    if not SHIPPED_WEIGHTS.is_file():
-        raise ModelError(f"{SHIPPED_WEIGHTS}: no such file (this installation ships no trained weights)")
-    model = build_lenet5()
-    model.load_weights(SHIPPED_WEIGHTS)
-    return model
-
-
-def load_lite(path: Path) -> Any:
-    from lenet.lite import LiteModel
-
-    try:
-        return LiteModel.load(path)
-    except (ValueError, RuntimeError) as error:  # the interpreter's answer to a file it cannot read
-        raise ModelError(f"{path}: not a LiteRT model ({first_line(error)})") from None
-
-
-def shipped_lite() -> Any:
-    return load_lite(SHIPPED_LITE)
+def shipped_lite() -> LiteModel:
+    return LiteModel.load(SHIPPED_LITE)
 
 
 def shipped_lite_matches() -> bool:
     """Whether the shipped LiteRT file was exported from the shipped weights and agreed with them."""
-    from lenet.data import file_sha256
-    from lenet.lite import agrees, check_record
-
-    if not (SHIPPED_LITE.is_file() and SHIPPED_WEIGHTS.is_file()):
+    record = SHIPPED_LITE.with_name(SHIPPED_LITE.name + CHECK_SUFFIX)  # what `lenet export` wrote beside it
+    if not (SHIPPED_LITE.is_file() and SHIPPED_WEIGHTS.is_file() and record.is_file()):
         return False
-    record = check_record(SHIPPED_LITE)
-    return record.get("model_sha256") == file_sha256(SHIPPED_WEIGHTS) and agrees(record.get("check", {}))
-
-
-def check_digit_model(model: Any, path: str | Path) -> None:
-    """Refuse a model that does not take 28x28 images and give 10 class scores."""
-    input_shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
-    output_shape = tuple(model.outputs[0].shape[1:]) if model.outputs else None
-    if input_shape != (28, 28, 1) or output_shape != (10,):
-        raise ModelError(
-            f"{path}: not a digit model: takes {input_shape} and gives {output_shape}, "
-            "expected (28, 28, 1) images and 10 class scores"
-        )
+    recorded = json.loads(record.read_text())
+    return recorded.get("model_sha256") == file_sha256(SHIPPED_WEIGHTS) and agrees(recorded.get("check", {}))

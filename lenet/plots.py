@@ -8,9 +8,6 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-# The layers "What the network sees" draws by default.
-FEATURE_LAYERS = ("c1", "s2", "c3", "s4")
-
 
 def plot_history(history: dict[str, Sequence[float]]) -> Figure:
     """Accuracy and loss side by side, train vs validation, epochs numbered from 1."""
@@ -26,18 +23,21 @@ def plot_history(history: dict[str, Sequence[float]]) -> Figure:
     return figure
 
 
-def _digit(axes: Any, image: np.ndarray, title: str = "", fontsize: float = 9, frame: bool = False) -> None:
-    """A uint8 digit in dark ink on white; `frame` keeps the axes (and a y label) but no ticks."""
+def _digit(axes: Any, image: np.ndarray, title: str = "", fontsize: float = 9) -> None:
+    """A uint8 digit in dark ink on white, without axes."""
     axes.imshow(image, cmap="gray_r", vmin=0, vmax=255)
     axes.set_title(title, fontsize=fontsize)
-    if frame:
-        axes.set(xticks=[], yticks=[])
-    else:
-        axes.set_axis_off()
+    axes.set_axis_off()
 
 
-def _name(label: int, class_names: Sequence[str] | None) -> str:
-    return str(label) if class_names is None else class_names[int(label)]
+def _label_classes(axes: Any, class_names: Sequence[str] | None, count: int, rows: bool = False) -> str:
+    """Class names as x (and, with `rows`, y) tick labels unless they are the digits plain ticks show; the axis noun."""
+    if class_names is None or list(class_names) == [str(label) for label in range(count)]:
+        return "digit"
+    axes.set_xticks(np.arange(count), list(class_names), rotation=45, ha="right")
+    if rows:
+        axes.set_yticks(np.arange(count), list(class_names))
+    return "class"
 
 
 def plot_digits(
@@ -48,9 +48,9 @@ def plot_digits(
     titles: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
 ) -> Figure:
-    """A grid of the first `count` uint8 images (N, 28, 28), each titled by its label (or its
-    name in `class_names`, e.g. `data.class_names`)."""
-    titles = titles if titles is not None else [_name(label, class_names) for label in labels[:count]]
+    """A grid of the first `count` uint8 images (N, 28, 28), titled by their labels (or `class_names[label]`)."""
+    if titles is None:
+        titles = [str(label) if class_names is None else class_names[label] for label in labels[:count]]
     count = min(count, len(images))
     rows = max(1, -(-count // columns))
     figure = Figure(figsize=(columns * 1.2, rows * 1.35), layout="constrained")
@@ -62,47 +62,29 @@ def plot_digits(
     return figure
 
 
-def _label_classes(axes: Any, class_names: Sequence[str] | None, count: int, axis: str = "x") -> str:
-    """Class names as tick labels on `axis`; returns the axis noun. The digits "0".."9" are what
-    the plain ticks already show, so MNIST's plots do not change."""
-    if class_names is None or list(class_names) == [str(label) for label in range(count)]:
-        return "digit"
-    if axis == "x":
-        axes.set_xticks(np.arange(count), list(class_names), rotation=45, ha="right")
-    else:
-        axes.set_yticks(np.arange(count), list(class_names))
-    return "class"
-
-
 def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
-    """Counts of true (rows) vs predicted (columns) classes; colour shows only the errors, so the
-    rare confusions are not drowned by the diagonal."""
-    figure = Figure(figsize=(6.5, 5.5), layout="constrained")
-    axes = figure.subplots()
+    """Counts of true (rows) vs predicted (columns) classes, coloured by the errors only (the diagonal drowns them)."""
+    axes = Figure(figsize=(6.5, 5.5), layout="constrained").subplots()
     errors = np.where(np.eye(len(matrix), dtype=bool), 0, matrix)
-    figure.colorbar(axes.imshow(errors, cmap="Reds"), ax=axes, label="misclassified test images")
+    axes.figure.colorbar(axes.imshow(errors, cmap="Reds"), ax=axes, label="misclassified test images")
     for (row, column), count in np.ndenumerate(matrix):
-        diagonal = row == column
-        style = {"color": "black" if diagonal or count < errors.max() / 2 else "white", "fontsize": 8}
-        axes.text(
-            column, row, str(count), ha="center", va="center", fontweight="bold" if diagonal else "normal", **style
-        )
+        colour = "black" if row == column or count < errors.max() / 2 else "white"
+        weight = "bold" if row == column else "normal"
+        axes.text(column, row, str(count), ha="center", va="center", fontweight=weight, color=colour, fontsize=8)
     axes.set(xticks=np.arange(len(matrix)), yticks=np.arange(len(matrix)), title="Confusion matrix (test set)")
-    noun = _label_classes(axes, class_names, len(matrix), "x")
-    _label_classes(axes, class_names, len(matrix), "y")
+    noun = _label_classes(axes, class_names, len(matrix), rows=True)
     axes.set(xlabel=f"predicted {noun}", ylabel=f"true {noun}")
-    return figure
+    return axes.figure
 
 
 def plot_per_class_accuracy(accuracy: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
     """One bar per class, the axis zoomed to where the differences are."""
-    figure = Figure(figsize=(7, 3.2), layout="constrained")
-    axes = figure.subplots()
+    axes = Figure(figsize=(7, 3.2), layout="constrained").subplots()
     classes = np.arange(len(accuracy))
     axes.bar_label(axes.bar(classes, accuracy * 100), fmt="%.1f", fontsize=8)
     axes.set(ylim=(max(0.0, np.nanmin(accuracy) * 100 - 2), 100.5), xticks=classes, ylabel="accuracy (%)")
-    axes.set(xlabel=_label_classes(axes, class_names, len(accuracy), "x"), title="Per-class test accuracy")
-    return figure
+    axes.set(xlabel=_label_classes(axes, class_names, len(accuracy)), title="Per-class test accuracy")
+    return axes.figure
 
 
 def plot_misclassified(
@@ -117,11 +99,9 @@ def plot_misclassified(
     """The images at `indices` (the model's mistakes) titled "true→predicted, confidence"."""
     chosen = list(indices)[:count]
     predicted = probabilities.argmax(axis=1)
-    titles = [
-        f"{_name(labels[i], class_names)}→{_name(predicted[i], class_names)} {probabilities[i, predicted[i]]:.0%}"
-        for i in chosen
-    ]
-    return plot_digits(images[chosen], labels[chosen], len(chosen), columns, titles, class_names)
+    names = class_names or [str(label) for label in range(probabilities.shape[1])]
+    titles = [f"{names[labels[i]]}→{names[predicted[i]]} {probabilities[i, predicted[i]]:.0%}" for i in chosen]
+    return plot_digits(images[chosen], labels[chosen], len(chosen), columns, titles)
 
 
 def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarray, title: str = "") -> Figure:
@@ -146,44 +126,28 @@ def plot_prediction(image: np.ndarray, seen: np.ndarray, probabilities: np.ndarr
 def plot_learning_rate(schedule: float | Callable[[np.ndarray], Any], epochs: int, steps_per_epoch: int) -> Figure:
     """The learning rate Adam uses at every step of training, against epochs."""
     steps = np.arange(epochs * steps_per_epoch)
-    if np.isscalar(schedule):
-        rates = np.full(len(steps), schedule, dtype=float)
-    else:
-        try:
-            rates = np.asarray(schedule(steps))
-        except ValueError:  # a warm-up's schedule branches on its step, so it takes one at a time
-            rates = np.array([float(schedule(step)) for step in steps])
-    figure = Figure(figsize=(6, 2.6), layout="constrained")
-    axes = figure.subplots()
+    try:  # a constant, or a schedule's rates at every step at once
+        rates = np.broadcast_to(schedule(steps) if callable(schedule) else schedule, steps.shape)
+    except ValueError:  # a warm-up's schedule branches on its step, so it takes one at a time
+        rates = np.array([float(schedule(step)) for step in steps])
+    axes = Figure(figsize=(6, 2.6), layout="constrained").subplots()
     axes.plot(steps / steps_per_epoch, rates)
-    axes.set(xlabel="epoch", ylabel="learning rate", xlim=(0, epochs))
-    axes.set_ylim(bottom=0)
+    axes.set(xlabel="epoch", ylabel="learning rate", xlim=(0, epochs), ylim=(0, None))
     axes.grid(alpha=0.3)
-    return figure
-
-
-# --- What the network sees: its filters and the maps they compute on a digit.
+    return axes.figure
 
 
 def layer_outputs(model: Any, images: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """The outputs float32 (N, height, width, channels) of the named layers for uint8 images (N, 28, 28).
+    """The named layers' outputs float32 (N, H, W, C) for uint8 images (N, 28, 28), 1,024 images at a time."""
+    import keras
 
-    The images go through a Sequential model's layers in order, the path `model(images)` takes,
-    so these are the model's own activations, not a re-implementation of them.
-    """
-    outputs, x = {}, np.asarray(images)[..., np.newaxis]
-    for layer in model.layers:
-        x = layer(x, training=False)
-        if layer.name in names:
-            outputs[layer.name] = np.asarray(x, dtype=np.float32)
-        if set(names) <= outputs.keys():
-            break
-    return outputs
+    extractor = keras.Model(model.inputs[0], {name: model.get_layer(name).output for name in names})
+    batches = [extractor(images[i : i + 1024, ..., np.newaxis], training=False) for i in range(0, len(images), 1024)]
+    return {name: np.concatenate([np.asarray(batch[name], np.float32) for batch in batches]) for name in names}
 
 
 def plot_filters(model: Any, layer: str = "c1") -> Figure:
-    """A convolution's 5x5 kernels (C1: 6), blue negative, red positive, on one scale. C1 is the
-    one layer that sees raw pixels, so its kernels picture the pattern each filter responds to."""
+    """A convolution's 5x5 kernels on one scale, blue negative, red positive (C1's picture what each filter seeks)."""
     kernels = model.get_layer(layer).get_weights()[0]  # (height, width, 1, filters)
     limit = float(np.abs(kernels).max()) or 1.0
     figure = Figure(figsize=(1.3 * kernels.shape[-1], 1.6), layout="constrained")
@@ -194,10 +158,8 @@ def plot_filters(model: Any, layer: str = "c1") -> Figure:
     return figure
 
 
-def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = FEATURE_LAYERS) -> Figure:
-    """One uint8 digit (28, 28), then a row per layer of the maps it produces (C1, S2: 6; C3, S4:
-    16), bright for a strong response, each row on its own scale (deeper layers respond on other
-    magnitudes)."""
+def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = ("c1", "s2", "c3", "s4")) -> Figure:
+    """A uint8 digit (28, 28), then a row per layer of the maps it produces (bright: strong), each on its own scale."""
     outputs = layer_outputs(model, image[np.newaxis], layers)
     columns = max(outputs[name].shape[-1] for name in layers)
     figure = Figure(figsize=(columns * 0.8 + 1.2, len(layers) * 0.95), layout="constrained")
@@ -217,14 +179,9 @@ def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = FEA
 def plot_top_activations(
     model: Any, images: np.ndarray, layer: str = "c5", units: Sequence[int] | None = None, count: int = 6
 ) -> Figure:
-    """For each unit of `layer`, the `count` images (uint8 (N, 28, 28)) that excite it most.
-
-    C5's units see the whole digit; what their favourite digits share is what a unit detects.
-    By default the first four units that respond to any of the images: a ReLU unit can be
-    dead (zero for every digit), and its row would show arbitrary digits.
-    """
-    batches = range(0, len(images), 1024)
-    activations = np.concatenate([layer_outputs(model, images[i : i + 1024], [layer])[layer] for i in batches])
+    """For each unit of `layer`, the `count` images (uint8 (N, 28, 28)) that excite it most: what they share is
+    what it detects. By default the first four units that respond at all (a dead unit's would be arbitrary)."""
+    activations = layer_outputs(model, images, [layer])[layer]
     if activations.ndim == 4:  # a map per unit (C5's are 1x1): its strongest response anywhere
         activations = activations.max(axis=(1, 2))
     if units is None:
@@ -234,6 +191,8 @@ def plot_top_activations(
     for row, unit in enumerate(units):
         strongest = np.argsort(-activations[:, unit], kind="stable")[:count]
         for axes, index in zip(grid[row], strongest, strict=True):
-            _digit(axes, images[index], f"{activations[index, unit]:.1f}", fontsize=8, frame=True)
+            _digit(axes, images[index], f"{activations[index, unit]:.1f}", fontsize=8)
+            axes.set_axis_on()  # a frame for the row's y label, no ticks
+            axes.set(xticks=[], yticks=[])
         grid[row, 0].set_ylabel(f"{layer.upper()} unit {unit}", fontsize=9)
     return figure

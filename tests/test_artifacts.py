@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,9 @@ from lenet import artifacts
 def test_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "results.json"
     artifacts.save_json(target, {"history": {"loss": [1.0]}})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask  # as any new file, not a temporary's 0600
 
     def crash(temporary):
         temporary.write_text("half a fi")

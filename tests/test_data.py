@@ -25,6 +25,7 @@ def test_sample_is_balanced_real_mnist(sample):
     assert np.bincount(sample.y_train).tolist() == [400] * 10
     assert np.bincount(sample.y_test).tolist() == [100] * 10
     assert sample.fingerprint == SAMPLE_FINGERPRINT
+    assert sample.class_names == ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
 
 def test_fingerprint_changes_with_any_pixel_label_or_the_arrays_order():
@@ -55,17 +56,20 @@ def test_local_npz_loads_and_labels_become_uint8(tmp_path):
     [
         ({"y_test": None}, "missing array\\(s\\) y_test"),
         ({"x_train": np.zeros((12, 28, 28), np.float32)}, "x_train has dtype float32"),
-        ({"x_train": np.zeros((12, 32, 32), np.uint8)}, "x_train has shape \\(12, 32, 32\\)"),
+        ({"x_train": np.zeros((12, 32, 32), np.uint8)}, "x_train has shape \\(12, 32, 32\\), expected \\(N, 28, 28\\)"),
         ({"x_test": np.zeros((0, 28, 28), np.uint8), "y_test": np.zeros(0, np.uint8)}, "x_test is empty"),
         ({"y_train": np.full(12, 10, np.uint8)}, "y_train holds labels from 10 to 10, expected 0-9"),
-        ({"y_train": np.zeros(11, np.uint8)}, "y_train has shape \\(11,\\), expected \\(12,\\)"),
-        ({"y_train": np.zeros(12, np.float32)}, "y_train has dtype float32"),
+        ({"x_test": np.zeros((5, 28, 28), np.uint8)}, "y_test has shape \\(4,\\), expected \\(5,\\) to match x_test"),
+        ({"x_train": np.full((12, 28, 28), np.nan, np.float32)}, "x_train holds NaN values \\(dtype float32\\)"),
+        ({"y_test": np.array([0, 1, np.nan, 3])}, "y_test holds NaN values \\(dtype float64\\)"),
+        ({"y_test": np.array([0, 1, -1, 3], np.int8)}, "y_test holds labels from -1 to 3, expected 0-9"),
+        ({"y_train": np.array(["1"] * 12)}, "y_train has dtype <U1, expected integer labels"),
+        ({"x_train": np.array([None] * 12, dtype=object)}, "not a readable .npz file"),
     ],
 )
-def test_bad_npz_gets_one_clear_error(tmp_path, overrides, message):
-    path = write_npz(tmp_path / "bad.npz", **overrides)
+def test_bad_arrays_get_one_clear_error_each(tmp_path, overrides, message):
     with pytest.raises(lenet.DataError, match=f"bad.npz: {message}"):
-        lenet.load_mnist(path)
+        lenet.load_mnist(write_npz(tmp_path / "bad.npz", **overrides))
 
 
 def test_missing_file_and_non_npz_are_named(tmp_path):
@@ -77,21 +81,15 @@ def test_missing_file_and_non_npz_are_named(tmp_path):
         lenet.load_mnist(junk)
 
 
-def test_keras_source_uses_local_path_when_set(tmp_path, monkeypatch):
-    path = write_npz(tmp_path / "mnist.npz")
-    monkeypatch.setenv("LENET_MNIST_PATH", str(path))
-    assert lenet.load_mnist("keras").source == "keras"  # the source asked for; no folder of this machine
-
-
-def test_a_copy_of_keras_mnist_is_recorded_as_the_keras_source_not_its_path(tmp_path, monkeypatch):
-    # A file with Keras's sha256 (made so by pointing the constant at this file's hash).
+def test_keras_mnist_is_recorded_as_keras_from_lenet_mnist_path_or_a_copy_not_by_its_path(tmp_path, monkeypatch):
     path = write_npz(tmp_path / "mnist.npz")
     other = write_npz(tmp_path / "other.npz", x_test=np.ones((4, 28, 28), np.uint8))
+    monkeypatch.setenv("LENET_MNIST_PATH", str(other))
+    assert lenet.load_mnist("keras").source == "keras"  # the source asked for; no folder of this machine
+    # A file with Keras's sha256 (made so by pointing the constant at this file's hash).
     monkeypatch.setattr(lenet.data, "KERAS_MNIST_SHA256", lenet.data.file_sha256(path))
     assert lenet.load_mnist(path).source == "keras"
     assert lenet.load_mnist(other).source == "other.npz"  # any other file: its name
-    monkeypatch.setenv("LENET_MNIST_PATH", str(path))
-    assert lenet.load_mnist("keras").source == "keras"
 
 
 def test_validation_is_the_end_of_the_training_set(sample):
@@ -117,8 +115,7 @@ def damaged(path, damage):
     return path
 
 
-@pytest.mark.parametrize("damage", ["truncated", "corrupted"])
-@pytest.mark.parametrize("save", [np.savez, np.savez_compressed])
+@pytest.mark.parametrize("damage, save", [("truncated", np.savez), ("corrupted", np.savez_compressed)])
 def test_a_damaged_npz_is_refused_by_name(tmp_path, sample, damage, save):
     path = tmp_path / "bad.npz"
     save(
@@ -130,23 +127,6 @@ def test_a_damaged_npz_is_refused_by_name(tmp_path, sample, damage, save):
     )
     with pytest.raises(lenet.DataError, match="bad.npz: not a readable .npz file"):
         lenet.load_mnist(damaged(path, damage))
-
-
-@pytest.mark.parametrize(
-    "overrides, message",
-    [
-        ({"x_train": np.full((12, 28, 28), np.nan, np.float32)}, "x_train holds NaN values \\(dtype float32\\)"),
-        ({"y_test": np.array([0, 1, np.nan, 3])}, "y_test holds NaN values \\(dtype float64\\)"),
-        ({"y_test": np.array([0, 1, -1, 3], np.int8)}, "y_test holds labels from -1 to 3, expected 0-9"),
-        ({"x_test": np.zeros((5, 28, 28), np.uint8)}, "y_test has shape \\(4,\\), expected \\(5,\\) to match x_test"),
-        ({"x_train": np.zeros((12, 784), np.uint8)}, "x_train has shape \\(12, 784\\), expected \\(N, 28, 28\\)"),
-        ({"y_train": np.array(["1"] * 12)}, "y_train has dtype <U1, expected integer labels"),
-        ({"x_train": np.array([None] * 12, dtype=object)}, "not a readable .npz file"),
-    ],
-)
-def test_bad_arrays_get_one_clear_error_each(tmp_path, overrides, message):
-    with pytest.raises(lenet.DataError, match=f"bad.npz: {message}"):
-        lenet.load_mnist(write_npz(tmp_path / "bad.npz", **overrides))
 
 
 def test_fashion_mnist_source_has_the_ten_fashion_names(monkeypatch):
@@ -173,7 +153,3 @@ def test_failed_fashion_download_points_to_the_idx_files(monkeypatch):
     monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
     with pytest.raises(lenet.DataError, match="could not download Fashion-MNIST: network is unreachable.*IDX"):
         lenet.load_mnist("fashion_mnist")
-
-
-def test_mnist_sources_name_the_digits(sample):
-    assert sample.class_names == ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")

@@ -2,7 +2,6 @@
 
 import hashlib
 import http.server
-import socket
 import threading
 from pathlib import Path
 
@@ -90,10 +89,10 @@ def test_a_bad_download_is_refused_and_not_cached(tmp_path, mnist_file, serve, m
     elif damage == "truncated":
         path.write_bytes(content[: len(content) // 2])
     serve(path.parent, ShortBody if damage == "connection dropped" else http.server.SimpleHTTPRequestHandler)
-    expected = "corrupted or truncated" if damage != "connection dropped" else "could not download MNIST"
+    expected = "corrupted or truncated" if damage != "connection dropped" else "could not download MNIST from http:"
     with pytest.raises(lenet.DataError, match=expected) as error:
         lenet.load_mnist("keras")
-    assert "LENET_MNIST_PATH" in str(error.value) and "--data" in str(error.value)
+    assert "LENET_MNIST_PATH=path/to/mnist.npz" in str(error.value) and "--data path/to/mnist.npz" in str(error.value)
     assert cached_files(tmp_path) == []
 
 
@@ -106,17 +105,3 @@ def test_a_damaged_cached_copy_is_replaced_by_a_verified_download(tmp_path, mnis
     serve(path.parent)
     assert len(lenet.load_mnist("keras").y_train) == 100
     assert cached.read_bytes() == path.read_bytes()
-
-
-def test_a_refused_connection_explains_the_offline_way(tmp_path, monkeypatch):
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.delenv("LENET_MNIST_PATH", raising=False)
-    monkeypatch.setenv("LENET_MNIST_URL", f"http://127.0.0.1:{port}/mnist.npz")
-    with pytest.raises(lenet.DataError, match=f"could not download MNIST from http://127.0.0.1:{port}") as error:
-        lenet.load_mnist("keras")
-    assert "LENET_MNIST_PATH=path/to/mnist.npz" in str(error.value)
-    assert "--data path/to/mnist.npz" in str(error.value)
-    assert cached_files(tmp_path) == []

@@ -47,12 +47,6 @@ def test_a_wide_digit_fits_by_its_width():
     assert ink_box(mnist_style(image)) == (5, 20)  # 20x80 scaled by a quarter
 
 
-@pytest.mark.parametrize("value", [0, 128, 255])
-def test_an_image_of_one_colour_gives_a_blank_digit(value):
-    digit = mnist_style(np.full((40, 30), value, dtype=np.uint8))
-    assert digit.dtype == np.uint8 and digit.shape == (28, 28) and not digit.any()
-
-
 def test_an_empty_array_is_a_clear_error():
     with pytest.raises(ImageError, match="empty image"):
         mnist_style(np.zeros((0, 5)))

@@ -46,20 +46,31 @@ def test_class_names_title_the_images_and_label_the_axes(sample):
     assert [label.get_text() for label in bars.get_xticklabels()] == list(NAMES)
 
 
-def test_misclassified_titles_use_class_names(sample):
-    probabilities = np.full((3, 10), 0.05)
-    probabilities[:, 7] = 0.55
-    labels = np.array([1, 2, 7])
-    figure = lenet.plot_misclassified(sample.x_test[:3], labels, probabilities, [0, 1], class_names=NAMES)
-    assert [axes.get_title() for axes in figure.axes if axes.images] == ["one→seven 55%", "two→seven 55%"]
+def test_misclassified_titles_are_true_predicted_and_confidence(sample):
+    probabilities = np.full((3, 10), 0.01)
+    probabilities[[0, 1, 2], [3, 5, 7]] = 0.91
+    labels = np.array([1, 2, 3])
+    for class_names, expected in ((None, ["3→7 91%", "1→3 91%"]), (NAMES, ["three→seven 91%", "one→three 91%"])):
+        figure = lenet.plot_misclassified(sample.x_test[:3], labels, probabilities, [2, 0], class_names=class_names)
+        assert [axes.get_title() for axes in figure.axes if axes.images] == expected
 
 
-def test_digit_class_names_leave_mnist_plots_as_they_were(sample):
+def test_confusion_plot_shows_every_count_and_digit_class_names_leave_it_as_it_was(sample):
     digits = tuple(str(label) for label in range(10))
-    matrix = lenet.confusion_matrix(sample.y_test, sample.y_test)
+    matrix = lenet.confusion_matrix(sample.y_test, np.roll(sample.y_test, 1))
     plain, named = (lenet.plot_confusion_matrix(matrix, class_names=names).axes[0] for names in (None, digits))
-    assert named.get_xlabel() == plain.get_xlabel() == "predicted digit"
+    assert [text.get_text() for text in plain.texts] == [str(count) for count in matrix.ravel()]
+    assert (
+        (named.get_xlabel(), named.get_ylabel())
+        == (plain.get_xlabel(), plain.get_ylabel())
+        == ("predicted digit", "true digit")
+    )
     assert [t.get_text() for t in named.get_xticklabels()] == [t.get_text() for t in plain.get_xticklabels()]
+
+
+def test_per_class_plot_has_one_bar_per_class():
+    figure = lenet.plot_per_class_accuracy(np.array([0.99, 0.95, 1.0]))
+    assert [bar.get_height() for bar in figure.axes[0].patches] == pytest.approx([99.0, 95.0, 100.0])
 
 
 def test_prediction_figure_shows_input_model_view_and_probabilities(sample):
@@ -75,10 +86,13 @@ def test_prediction_figure_shows_input_model_view_and_probabilities(sample):
 
 
 def activations(model, images, name: str) -> np.ndarray:
-    """A layer's output computed by Keras as a model of its own, independently of lenet.plots."""
-    import keras
-
-    return np.asarray(keras.Model(model.inputs[0], model.get_layer(name).output)(images[..., np.newaxis]))
+    """A layer's output, computed by calling the model's layers one after another (lenet.plots asks Keras)."""
+    x = images[..., np.newaxis]
+    for layer in model.layers:
+        x = layer(x, training=False)
+        if layer.name == name:
+            return np.asarray(x)
+    raise KeyError(name)
 
 
 @pytest.fixture(scope="module")

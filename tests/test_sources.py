@@ -12,8 +12,7 @@ import pytest
 
 import lenet
 from lenet import cli
-from lenet.data import IDX_FILES, aligned
-from lenet.idx import write_idx
+from lenet.data import IDX_FILES, aligned, write_idx
 
 TRAIN, TEST = 640, 100  # a few batches each: enough for one real epoch in about a second
 
