@@ -8,9 +8,6 @@ class ConfigError(ValueError): ...  # refused before any data is loaded
 class DataError(ValueError): ...
 
 
-class IdxError(ValueError): ...  # not a well-formed unsigned-byte IDX file
-
-
 class ModelError(ValueError): ...
 
 
