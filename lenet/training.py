@@ -178,13 +178,18 @@ def predict_probabilities(model: keras.Model | LiteModel, x: np.ndarray) -> np.n
     images = np.asarray(x)[..., np.newaxis]
     if isinstance(model, LiteModel):
         return model.probabilities(images)
-    functions = _PROBABILITY_FUNCTIONS.setdefault(model, {})
-    if images.dtype not in functions:
-        reference = weakref.ref(model)  # so the cache does not keep the model alive
-        signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.as_dtype(images.dtype))
-        functions[images.dtype] = tf.function(
-            lambda batch: tf.nn.softmax(reference()(batch, training=False)), input_signature=[signature]
-        ).get_concrete_function()
-    probabilities, size = functions[images.dtype], EVALUATION_BATCH_SIZE
+    probabilities, size = probability_function(model, images.dtype), EVALUATION_BATCH_SIZE
     batches = [probabilities(images[start : start + size]).numpy() for start in range(0, len(images), size)]
     return np.concatenate(batches) if batches else np.zeros((0, model.output_shape[-1]), np.float32)
+
+
+def probability_function(model: keras.Model, dtype: np.dtype) -> tf.types.experimental.ConcreteFunction:
+    """softmax(model(images)) traced once per model and dtype, for any batch size; `lenet export` converts it."""
+    functions = _PROBABILITY_FUNCTIONS.setdefault(model, {})
+    if dtype not in functions:
+        reference = weakref.ref(model)  # so the cache does not keep the model alive
+        signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.as_dtype(dtype))
+        functions[dtype] = tf.function(
+            lambda batch: tf.nn.softmax(reference()(batch, training=False)), input_signature=[signature]
+        ).get_concrete_function()
+    return functions[dtype]
