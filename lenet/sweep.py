@@ -99,7 +99,8 @@ def sweep(
 
     `address`: None starts a local Ray instance; "auto", "HOST:PORT" or "ray://HOST:10001" joins a cluster.
     A run whose worker or node dies is retried up to `retries` times from its checkpoint in OUT/runs/NAME (storage
-    every node sees). A run that fails (a diverging loss) does not stop the others: RunsFailed names it afterwards.
+    every node sees). A run that fails (a diverging loss) does not stop the others: RunsFailed names it once sweep.json
+    records them.
     """
     names = [run.name for run in runs]
     twice = sorted({name for name in names if names.count(name) > 1})
