@@ -1,18 +1,10 @@
-"""Studies as Ray jobs: a grid of runs (seeds x variants x data x any TrainConfig field).
+"""Studies on Ray: `grid` makes the runs (data sources x TrainConfig fields), `sweep` trains them (docs/sweep.md).
 
-    runs = grid(["sample"], seed=[0, 1, 2, 3], variant=["modern", "classic"], epochs=2)
-    study = sweep(runs, "runs/study")                       # a local Ray instance
-    study = sweep(runs, "/shared/study", address="auto")     # the cluster this machine is in
-
-Ray schedules the runs; this module adds what it cannot know (docs/sweep.md): a fresh worker
-per run with `threads` CPUs and intra-op threads (the numbers of `lenet train`), a retry that
-resumes from the run's checkpoint in OUT/runs/NAME (storage every node sees), OUT/sweep.json
-to skip finished runs on a restart, and a bad grid refused before any run. Ray is imported
-only when a sweep starts.
+Ray runs each in a fresh worker and retries it when the worker dies; ours adds what Ray lacks: the retry resumes from
+the run's checkpoint, and a restarted sweep skips the runs OUT/sweep.json records as finished.
 """
 
-from __future__ import annotations
-
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -25,12 +17,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lenet.artifacts import save_json
 from lenet.config import TrainConfig
 from lenet.errors import ConfigError, RunsFailed, SweepError, last_line
 
 SWEEP_JSON = "sweep.json"
-# Data sources that name a download or the shipped sample rather than a path.
-NAMED_SOURCES = ("keras", "fashion_mnist", "sample")
+NAMED_SOURCES = ("keras", "fashion_mnist", "sample")  # a download or the shipped sample, not a path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,65 +37,54 @@ class Run:
     def name(self) -> str:
         """Its directory, OUT/runs/NAME: its data's basename, its seed and every field off the default."""
         defaults, config = TrainConfig().to_dict(), self.config.to_dict()
-        off = [f"{key}-{_slug(str(config[key]))}" for key in config if key != "seed" and config[key] != defaults[key]]
-        parts = [_slug(Path(self.data).name or self.data), f"seed-{self.config.seed}", *off]
+        off = [f"{key}-{slug(str(value))}" for key, value in config.items() if key != "seed" and value != defaults[key]]
+        parts = [slug(Path(self.data).name or self.data), f"seed-{self.config.seed}", *off]
         return "_".join(parts if self.evaluate_test else [*parts, "no-test"])
 
     def identity(self) -> dict[str, Any]:
-        """What sweep.json records of the run, and all a restarted sweep compares (see finished_runs)."""
+        """What sweep.json records of the run. A restart skips a run only if all of it matches: a name keeps only the
+        data's basename, so /a/mnist.npz and /b/mnist.npz, or ./sample and "sample", share one."""
         return dict(name=self.name, data=self.data, config=self.config.to_dict(), evaluate_test=self.evaluate_test)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-") or "data"
 
 
 def grid(data: str | Sequence[str] = "keras", evaluate_test: bool = True, **values: Any) -> list[Run]:
-    """Every combination of `values` (TrainConfig fields, each a value or a list) per data source, seeds outermost
-    when given first; an unknown field or a bad value raises ConfigError before anything runs."""
+    """Every combination of `values` (TrainConfig fields, each a value or a list) per data source, the first field
+    outermost; an unknown field or a bad value raises ConfigError before anything runs."""
     known = [field.name for field in dataclasses.fields(TrainConfig)]
     unknown = [name for name in values if name not in known]
     if unknown:
         raise ConfigError(f"TrainConfig has no field {', '.join(unknown)} (fields: {', '.join(known)})")
-    axes = {name: list(value) if isinstance(value, (list, tuple)) else [value] for name, value in values.items()}
-    sources = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+    axes = [value if isinstance(value, (list, tuple)) else [value] for value in values.values()]
+    sources = [data] if isinstance(data, (str, os.PathLike)) else data
     return [
-        Run(TrainConfig(**dict(zip(axes, combination, strict=True))), str(source), evaluate_test)
+        Run(TrainConfig(**dict(zip(values, combination, strict=True))), str(source), evaluate_test)
         for source in sources
-        for combination in itertools.product(*axes.values())
+        for combination in itertools.product(*axes)
     ]
 
 
-# --- What runs on a worker. Module-level, so Ray ships it by reference (the workers need lenet).
-
-
+# On the workers; module-level, so Ray ships them by reference (every node has lenet installed).
 def train_run(config: dict[str, Any], data: str, output_dir: str, evaluate_test: bool) -> dict[str, Any]:
-    """One run in a fresh worker, whose TF_NUM_INTRAOP_THREADS Ray's runtime_env has set (TensorFlow reads it once)."""
+    """One run, in a worker whose TF_NUM_INTRAOP_THREADS Ray's runtime_env set before TensorFlow read it."""
     start = time.perf_counter()
-    import ray
-
     from lenet.checkpoint import saved_epochs
     from lenet.experiment import train_and_evaluate
 
     resumed = saved_epochs(output_dir)  # > 0 when an earlier attempt was cut short
     results = train_and_evaluate(TrainConfig(**config), data, output_dir, verbose=0, evaluate_test=evaluate_test)
     seconds = round(time.perf_counter() - start, 3)
-    return {"results": results, "node": node_identity(ray), "seconds": seconds, "resumed_after_epoch": resumed}
+    return {"results": results, "node": node_identity(), "seconds": seconds, "resumed_after_epoch": resumed}
 
 
-def node_identity(ray: Any) -> dict[str, str]:
-    context = ray.get_runtime_context()
-    return {"id": context.get_node_id(), "ip": ray.util.get_node_ip_address(), "hostname": socket.gethostname()}
-
-
-def missing_paths(paths: list[str]) -> dict[str, Any]:
-    """The node, and the paths it lacks (a probe on every node before the sweep)."""
+def node_identity() -> dict[str, str]:
     import ray
 
-    return {"node": node_identity(ray), "missing": [path for path in paths if not Path(path).exists()]}
-
-
-# --- The driver.
+    node_id = ray.get_runtime_context().get_node_id()
+    return {"id": node_id, "ip": ray.util.get_node_ip_address(), "hostname": socket.gethostname()}
 
 
 def sweep(
@@ -117,8 +98,9 @@ def sweep(
     """Train every run on Ray, each in a fresh worker with `threads` TensorFlow threads; return sweep.json's content.
 
     `address`: None starts a local Ray instance; "auto", "HOST:PORT" or "ray://HOST:10001" joins a cluster.
-    A run whose worker or node dies is retried up to `retries` times from its checkpoint. A run that
-    fails (e.g. a diverging loss) does not stop the others: RunsFailed names it after sweep.json is written.
+    A run whose worker or node dies is retried up to `retries` times from its checkpoint in OUT/runs/NAME (storage
+    every node sees). A run that fails (a diverging loss) does not stop the others: RunsFailed names it once sweep.json
+    records them.
     """
     names = [run.name for run in runs]
     twice = sorted({name for name in names if names.count(name) > 1})
@@ -134,18 +116,15 @@ def sweep(
         import ray
     except ImportError:
         raise SweepError("sweeps run on Ray, which is not installed: pip install 'lenet[sweep]'") from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, logging_level="WARNING")
-    try:
-        check_cluster(ray, sorted({worker_data(run.data) for run in runs if run.data not in NAMED_SOURCES}), threads)
+    options = dict(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    with contextlib.nullcontext() if ray.is_initialized() else ray.init(address or "local", **options):
+        check_nodes(ray, sorted({worker_data(run.data) for run in runs if run.data not in NAMED_SOURCES}), threads)
         if done:
             report(f"{len(done)} of {len(runs)} runs already finished in {out / SWEEP_JSON}; skipping them")
         task = ray.remote(
             num_cpus=threads,
-            max_calls=1,  # a fresh process per run: TensorFlow's threads are set when it starts
+            max_calls=1,  # a fresh process per run: TensorFlow reads its thread count once, when it loads
             max_retries=retries,
-            retry_exceptions=False,
             scheduling_strategy="SPREAD",
             runtime_env={"env_vars": {"TF_NUM_INTRAOP_THREADS": str(threads)}},
         )(train_run)
@@ -157,27 +136,29 @@ def sweep(
             if run.name not in done
         }
         failed: dict[str, str] = {}
-        result = {} if waiting else write_sweep(out, runs, done, failed)  # nothing was left to run
-        while waiting:
-            [ref], _ = ray.wait(list(waiting), num_returns=1)
+        while True:  # sweep.json: finished runs in grid order, failures, pending runs and the summary per group
+            entries = [done[run.name] for run in runs if run.name in done]
+            content = {
+                "runs": entries,
+                "failed": [{"name": name, "error": problem} for name, problem in failed.items()],
+                "pending": [run.name for run in runs if run.name not in done and run.name not in failed],
+                "summary": summarize(entries),
+            }
+            save_json(out / SWEEP_JSON, content)
+            if not waiting:
+                break
+            [ref], _ = ray.wait(list(waiting))
             run = waiting.pop(ref)
             try:
                 done[run.name] = {**run.identity(), "threads": threads, **ray.get(ref)}
-                line = progress_line(done[run.name])
+                report(f"[{len(done) + len(failed)}/{len(runs)}] {progress_line(done[run.name])}")
             except ray.exceptions.RayError as error:
                 failed[run.name] = last_line(error)
-                line = f"{run.name}: FAILED: {failed[run.name]}"
-            report(f"[{len(done) + len(failed)}/{len(runs)}] {line}")
-            result = write_sweep(out, runs, done, failed)
-    finally:
-        if started_here:
-            ray.shutdown()
+                report(f"[{len(done) + len(failed)}/{len(runs)}] {run.name}: FAILED: {failed[run.name]}")
     if failed:
-        raise RunsFailed(
-            f"{len(failed)} of {len(runs)} runs failed (see {out / SWEEP_JSON}): "
-            + "; ".join(f"{name}: {problem}" for name, problem in failed.items())
-        )
-    return result
+        problems = "; ".join(f"{name}: {problem}" for name, problem in failed.items())
+        raise RunsFailed(f"{len(failed)} of {len(runs)} runs failed (see {out / SWEEP_JSON}): {problems}")
+    return content
 
 
 def worker_data(source: str) -> str:
@@ -185,8 +166,9 @@ def worker_data(source: str) -> str:
     return source if source in NAMED_SOURCES else str(Path(source).expanduser().resolve())
 
 
-def check_cluster(ray: Any, paths: list[str], threads: int) -> None:
-    """Fail with one line, before any run, if no node can run a run or a node lacks a data path."""
+def check_nodes(ray: Any, paths: list[str], threads: int) -> None:
+    """Fail with one line, before any run, if no node has `threads` CPUs (Ray would wait for one forever) or a node
+    lacks a data path."""
     nodes = [node for node in ray.nodes() if node["Alive"] and node["Resources"].get("CPU", 0) >= 1]
     largest = max((node["Resources"]["CPU"] for node in nodes), default=0)
     if largest < threads:
@@ -195,14 +177,15 @@ def check_cluster(ray: Any, paths: list[str], threads: int) -> None:
         return
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    probe = ray.remote(num_cpus=0, max_retries=0)(missing_paths)
-    on = [NodeAffinitySchedulingStrategy(node["NodeID"], soft=False) for node in nodes]
+    probe = ray.remote(num_cpus=0, max_retries=0)(
+        lambda: {"node": node_identity(), "missing": [path for path in paths if not Path(path).exists()]}
+    )
+    on_each = [NodeAffinitySchedulingStrategy(node["NodeID"], soft=False) for node in nodes]
     try:
-        answers = ray.get([probe.options(scheduling_strategy=strategy).remote(paths) for strategy in on])
+        answers = ray.get([probe.options(scheduling_strategy=strategy).remote() for strategy in on_each])
     except ray.exceptions.RayError as error:
-        raise SweepError(
-            f"could not check the data on every node (is lenet installed on each?): {last_line(error)}"
-        ) from None
+        message = f"could not check the data on every node (is lenet installed on each?): {last_line(error)}"
+        raise SweepError(message) from None
     for answer in answers:
         if answer["missing"]:
             node = answer["node"]
@@ -217,20 +200,12 @@ def progress_line(entry: dict[str, Any]) -> str:
     test = results.get("test")
     measured, accuracy = ("test", test["accuracy"]) if test else ("validation", results["history"]["val_accuracy"][-1])
     resumed = f", resumed after epoch {entry['resumed_after_epoch']}" if entry.get("resumed_after_epoch") else ""
-    return (
-        f"{entry['name']}: {measured} accuracy {accuracy:.4f}, node {node['ip']} ({node['id'][:8]}), "
-        f"{entry['seconds']:.1f} s{resumed}"
-    )
+    where = f"node {node['ip']} ({node['id'][:8]}), {entry['seconds']:.1f} s{resumed}"
+    return f"{entry['name']}: {measured} accuracy {accuracy:.4f}, {where}"
 
 
 def finished_runs(path: Path, runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
-    """The entries of the sweep.json at `path` (if any) that record one of `runs`, by name.
-
-    The one test of "already done": an entry must record the run's whole identity, since a name
-    alone is not unique across sweeps into one OUT (it keeps the data's basename only:
-    /a/mnist.npz and /b/mnist.npz, or ./sample and the source "sample", share one). Such a run
-    trains again in OUT/runs/NAME, where an interrupted other run's checkpoint refuses to resume.
-    """
+    """The entries of the sweep.json at `path` (if any) that record one of `runs` (its whole identity), by name."""
     if not path.exists():
         return {}
     identities = [run.identity() for run in runs]
@@ -240,29 +215,11 @@ def finished_runs(path: Path, runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
             entry["name"]: entry for entry in entries if {key: entry.get(key) for key in identities[0]} in identities
         }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise SweepError(
-            f"{path}: not a sweep file ({error}); move it away or choose another output directory"
-        ) from None
+        message = f"{path}: not a sweep file ({error}); move it away or choose another output directory"
+        raise SweepError(message) from None
 
 
-def write_sweep(out: Path, runs: Sequence[Run], done: dict[str, dict], failed: dict[str, str]) -> dict[str, Any]:
-    """Write OUT/sweep.json: finished runs in grid order, failures, pending runs and the summary per group."""
-    from lenet.artifacts import save_json
-
-    entries = [done[run.name] for run in runs if run.name in done]
-    content = {
-        "runs": entries,
-        "failed": [{"name": name, "error": problem} for name, problem in failed.items()],
-        "pending": [run.name for run in runs if run.name not in done and run.name not in failed],
-        "summary": summarize(entries),
-    }
-    save_json(out / SWEEP_JSON, content)
-    return content
-
-
-# --- Summaries: the numbers README tables use.
-
-
+# Summaries: the numbers of the README's and reports' tables.
 def spread(values: Sequence[float]) -> dict[str, float]:
     """Mean, sample standard deviation (0 for one value), min and max."""
     std = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -310,8 +267,9 @@ def summary_markdown(summary: Sequence[dict[str, Any]]) -> str:
     for row, label in zip(summary, labels, strict=True):
         test, val = row["test_accuracy"], row["final_val_accuracy"]
         tested = f"**{test['mean']:.2%} ± {test['std']:.2%}** | {test['min']:.2%} - {test['max']:.2%}" if test else ""
+        group = ", ".join(f"{names[i]} {label[i]}" for i in varying) or "all runs"
+        seeds, seconds = ", ".join(map(str, row["seeds"])), row["seconds_per_epoch"]
         lines.append(
-            f"| {', '.join(f'{names[i]} {label[i]}' for i in varying) or 'all runs'} | {', '.join(map(str, row['seeds']))} "
-            f"| {tested or 'not tested |'} | {val['mean']:.2%} ± {val['std']:.2%} | {row['seconds_per_epoch']:.1f} |"
+            f"| {group} | {seeds} | {tested or 'not tested |'} | {val['mean']:.2%} ± {val['std']:.2%} | {seconds:.1f} |"
         )
     return "\n".join(lines)

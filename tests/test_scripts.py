@@ -1,5 +1,5 @@
-"""The study scripts docs/recipe.md and docs/beyond.md document: run end to end on tiny data (each trains
-for real), and their reports rebuilt from the committed ones' numbers."""
+"""The scripts docs/recipe.md and docs/beyond.md document: the Fashion-MNIST one run end to end on tiny data, the
+studies' reports rebuilt from the committed ones' numbers (tests/test_sweep_cluster.py runs the studies on Ray)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import argparse
 import importlib
 import json
 import os
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -35,99 +34,6 @@ def script(name: str, *arguments: str | Path, cwd: Path) -> subprocess.Completed
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result
-
-
-@pytest.fixture(scope="module")
-def ray_here():
-    """One local Ray instance for the studies below: starting one takes some 15 s on 2 cores, and
-    `lenet.sweep` runs on an instance that is already up (as the scripts' --address would)."""
-    ray = pytest.importorskip("ray", reason="the study scripts run on Ray: pip install 'lenet[sweep]'")
-    saved = dict(os.environ)
-    ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level="WARNING")
-    yield
-    ray.shutdown()
-    os.environ.clear()  # ray.init sets RAY_AUTH_MODE and others, which later clusters would inherit
-    os.environ.update(saved)
-
-
-def run_study_script(name: str, *arguments: str | Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`python scripts/NAME ARGUMENTS`, its main run in this process (on `ray_here`)."""
-    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
-    monkeypatch.setattr(sys, "argv", [name, *map(str, arguments)])
-    runpy.run_path(str(ROOT / "scripts" / name), run_name="__main__")
-
-
-@pytest.mark.slow
-def test_the_recipe_study_ranks_on_validation_without_the_test_set(tmp_path, ray_here, monkeypatch):
-    out = tmp_path / "study.json"
-    run_study_script(
-        "recipe_study.py",
-        "--data",
-        "sample",
-        "--recipes",
-        "original",
-        "shift-2e-3",
-        "--seeds",
-        "0",
-        "--epochs",
-        "1",
-        "--runs",
-        tmp_path / "runs",
-        "--out",
-        out,
-        monkeypatch=monkeypatch,
-    )
-    study = json.loads(out.read_text())
-    assert set(study["ranking"]) == {"original", "shift-2e-3"} and study["chosen"] == study["ranking"][0]
-    for entry in json.loads((tmp_path / "runs" / "sweep.json").read_text())["runs"]:
-        assert entry["results"]["test"] is None  # the study never evaluates on the test set
-    first, second = (study["candidates"][name] for name in study["ranking"])
-    assert (first["mean_val_accuracy"], -first["mean_val_loss"]) >= (
-        second["mean_val_accuracy"],
-        -second["mean_val_loss"],
-    )
-
-
-@pytest.mark.slow
-def test_the_seed_spread_and_the_variant_comparison_train_and_summarise(tmp_path, ray_here, monkeypatch):
-    spread = tmp_path / "spread.json"
-    run_study_script(
-        "seed_spread.py",
-        "--data",
-        "sample",
-        "--recipe",
-        "original",
-        "--seeds",
-        "0",
-        "--epochs",
-        "1",
-        "--runs",
-        tmp_path / "seeds",
-        "--out",
-        spread,
-        monkeypatch=monkeypatch,
-    )
-    summary = json.loads(spread.read_text())
-    assert summary["config"]["recipe"] == "original" and summary["command"].startswith(
-        "python scripts/seed_spread.py --recipe original --data sample --seeds 0 --epochs 1"
-    )
-    assert 0.5 < summary["summary"]["mean"] <= 1 and [run["seed"] for run in summary["runs"]] == [0]
-    comparison = tmp_path / "variants.json"
-    run_study_script(
-        "compare_variants.py",
-        "--data",
-        "sample",
-        "--seeds",
-        "0",
-        "--epochs",
-        "1",
-        "--runs",
-        tmp_path / "variants",
-        "--out",
-        comparison,
-        monkeypatch=monkeypatch,
-    )
-    assert set(json.loads(comparison.read_text())["variants"]) == {"modern", "classic"}
 
 
 @pytest.mark.slow

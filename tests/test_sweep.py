@@ -171,13 +171,13 @@ def fake_ray(outcomes):
         is_initialized=lambda: True,
         nodes=lambda: [{"Alive": True, "Resources": {"CPU": 2.0}, "NodeID": "node"}],
         remote=lambda **options: lambda function: task,
-        wait=lambda refs, num_returns: (refs[:1], refs[1:]),
+        wait=lambda refs: (refs[:1], refs[1:]),
         get=get,
         exceptions=SimpleNamespace(RayError=RayError),
     )
 
 
-def test_a_sweep_writes_once_per_finished_run_and_names_the_failed_ones(tmp_path, monkeypatch):
+def test_a_sweep_writes_as_it_goes_and_names_the_failed_runs(tmp_path, monkeypatch):
     from lenet import sweep as module
 
     runs = grid("sample", seed=[0, 1, 2], epochs=2)
@@ -188,8 +188,8 @@ def test_a_sweep_writes_once_per_finished_run_and_names_the_failed_ones(tmp_path
         runs[2].name: "lenet.errors.TrainingError: the loss became NaN",
     }
     monkeypatch.setitem(sys.modules, "ray", fake_ray(outcomes))
-    write_sweep, writes = module.write_sweep, []
-    monkeypatch.setattr(module, "write_sweep", lambda *arguments: writes.append(1) or write_sweep(*arguments))
+    save_json, writes = module.save_json, []
+    monkeypatch.setattr(module, "save_json", lambda *arguments: writes.append(1) or save_json(*arguments))
     lines = []
     with pytest.raises(RunsFailed) as failure:
         sweep(runs, tmp_path, progress=lines.append)
@@ -202,14 +202,14 @@ def test_a_sweep_writes_once_per_finished_run_and_names_the_failed_ones(tmp_path
         "[2/3] sample_seed-1_epochs-2: test accuracy 0.9800, node 192.0.2.1 (abcdef12), 7.0 s",
         "[3/3] sample_seed-2_epochs-2: FAILED: lenet.errors.TrainingError: the loss became NaN",
     ]
-    assert len(writes) == 2  # once per finished or failed run, not again after the loop
+    assert len(writes) == 3  # when the runs are submitted, then once per finished or failed run
     recorded = json.loads((tmp_path / "sweep.json").read_text())
     assert [run["name"] for run in recorded["runs"]] == [runs[0].name, runs[1].name] and recorded["pending"] == []
     assert recorded["runs"][1] == {**runs[1].identity(), "threads": 1, **outcomes[runs[1].name]}
     assert recorded["failed"] == [{"name": runs[2].name, "error": outcomes[runs[2].name]}]
     assert recorded["summary"] == summarize(recorded["runs"])
     # Started again with nothing left to run: sweep.json is written once, the same runs in it.
-    assert sweep(runs[:2], tmp_path, progress=None)["runs"] == recorded["runs"] and len(writes) == 3
+    assert sweep(runs[:2], tmp_path, progress=None)["runs"] == recorded["runs"] and len(writes) == 4
 
 
 def test_the_variant_table_from_the_sweeps_runs():
