@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 import lenet
-from lenet.data import IDX_FILES
-from lenet.idx import write_idx
+from lenet.data import IDX_FILES, write_idx
 from lenet.sweep import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
