@@ -56,3 +56,11 @@ def trained_on_sample(tmp_path_factory) -> tuple[Path, dict, str]:
     with contextlib.redirect_stdout(printed):
         assert cli.main(["train", "--data", "sample", "--epochs", "3", "--out", str(output_dir)]) == 0
     return output_dir, json.loads((output_dir / "results.json").read_text()), printed.getvalue()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Test files with slow tests (fresh processes, Ray) first, so that pytest-xdist
+    (`--dist loadscope --no-loadscope-reorder`, pyproject.toml) starts the longest files early
+    and no worker is left running one alone at the end."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
