@@ -18,6 +18,8 @@ from lenet.errors import DataError
 
 SAMPLE_PATH = Path(__file__).resolve().parent / "sample" / "mnist_sample.npz"
 KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+# The sources load_mnist knows by name (a download, or the shipped sample); anything else is a path.
+NAMED_SOURCES = ("keras", "fashion_mnist", "sample")
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 NUM_CLASSES = 10
 DIGIT_NAMES = tuple(str(digit) for digit in range(NUM_CLASSES))

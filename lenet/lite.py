@@ -30,7 +30,7 @@ class LiteModel:
 
             Interpreter = tf.lite.Interpreter
         # LiteRT's start-up notices kept off stderr as TensorFlow's are; TensorFlow 2.20's that LiteRT is the way on.
-        with startup.start_up_log_hidden(startup.log_wanted()), warnings.catch_warnings():
+        with startup.start_up_log_hidden(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated", category=UserWarning)
             self._interpreter = Interpreter(model_content=content, num_threads=1)
         self._batch = 0  # the batch size the interpreter's tensors are allocated for
@@ -49,7 +49,7 @@ class LiteModel:
             return np.zeros((0, 10), np.float32)
         interpreter, resized = self._interpreter, len(images) != self._batch
         input_index = interpreter.get_input_details()[0]["index"]
-        with startup.start_up_log_hidden(startup.log_wanted()) if resized else contextlib.nullcontext():
+        with startup.start_up_log_hidden() if resized else contextlib.nullcontext():
             if resized:  # reallocating costs more than a call: only for a new batch size
                 interpreter.resize_tensor_input(input_index, images.shape)
                 interpreter.allocate_tensors()

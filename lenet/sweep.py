@@ -19,10 +19,10 @@ from typing import Any
 
 from lenet.artifacts import save_json
 from lenet.config import TrainConfig
+from lenet.data import NAMED_SOURCES
 from lenet.errors import ConfigError, RunsFailed, SweepError, last_line
 
 SWEEP_JSON = "sweep.json"
-NAMED_SOURCES = ("keras", "fashion_mnist", "sample")  # a download or the shipped sample, not a path
 
 
 @dataclasses.dataclass(frozen=True)
