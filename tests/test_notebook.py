@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lenet
-from tests.test_clean_outputs import CPP_LOG
+from test_clean_outputs import CPP_LOG  # tests/ is on sys.path (pytest's prepend import mode)
 
 ROOT = Path(__file__).resolve().parents[1]
 
