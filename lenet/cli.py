@@ -338,7 +338,7 @@ def run_export(arguments: argparse.Namespace) -> int:
     startup.import_tensorflow(arguments.debug)
     from lenet.artifacts import save_json, write_atomically
     from lenet.data import file_sha256, load_mnist
-    from lenet.lite import CHECK_SUFFIX, TOLERANCE, to_lite
+    from lenet.lite import TOLERANCE, check_path, to_lite
     from lenet.model_file import SHIPPED_WEIGHTS
 
     model, data, out = keras_model(arguments.model), load_mnist(arguments.data), Path(arguments.out)
@@ -354,7 +354,7 @@ def run_export(arguments: argparse.Namespace) -> int:
         "tolerance": TOLERANCE,
         "check": lite.check,
     }
-    save_json(out.with_name(out.name + CHECK_SUFFIX), record)
+    save_json(check_path(out), record)
     print(
         f"wrote {out} ({len(lite.content):,} bytes): on {lite.check['images']:,} test images of {data.source}, the "
         f"same predictions as Keras, probabilities within {lite.check['max_probability_difference']:.2g} "

@@ -12,10 +12,14 @@ from lenet import startup
 from lenet.errors import LiteError, ModelError, first_line
 
 LITE_SUFFIX = ".tflite"
-CHECK_SUFFIX = ".json"  # what an exported file was checked against, beside it: FILE.tflite.json
 # The largest difference from Keras's probabilities an exported model may show on any image and class, and
 # still be used in Keras's place (float32 kernels that sum in another order differ in the last bits).
 TOLERANCE = 1e-5
+
+
+def check_path(path: Path) -> Path:
+    """Where `lenet export` records what the file at `path` was checked against: FILE.tflite.json beside it."""
+    return path.with_name(path.name + ".json")
 
 
 class LiteModel:

@@ -7,7 +7,7 @@ from typing import Any
 
 from lenet.data import file_sha256  # NumPy only
 from lenet.errors import ModelError, first_line
-from lenet.lite import CHECK_SUFFIX, LITE_SUFFIX, LiteModel, agrees  # NumPy only until it converts
+from lenet.lite import LITE_SUFFIX, LiteModel, agrees, check_path  # NumPy only until it converts
 
 # The weights of the committed full run (its results.json beside them): weights, not a .keras file, as
 # an older Keras (Colab's 3.13) refuses a model config saved by a newer one but reads build_lenet5's weights.
@@ -65,7 +65,7 @@ def shipped_lite() -> LiteModel:
 
 def shipped_lite_matches() -> bool:
     """Whether the shipped LiteRT file was exported from the shipped weights and agreed with them."""
-    record = SHIPPED_LITE.with_name(SHIPPED_LITE.name + CHECK_SUFFIX)  # what `lenet export` wrote beside it
+    record = check_path(SHIPPED_LITE)
     if not (SHIPPED_LITE.is_file() and SHIPPED_WEIGHTS.is_file() and record.is_file()):
         return False
     recorded = json.loads(record.read_text())

@@ -13,7 +13,7 @@ import lenet
 from lenet import cli, lite, model_file, training
 from lenet.data import file_sha256
 
-SHIPPED_CHECK = model_file.SHIPPED_LITE.with_name(model_file.SHIPPED_LITE.name + lite.CHECK_SUFFIX)
+SHIPPED_CHECK = lite.check_path(model_file.SHIPPED_LITE)
 
 
 @pytest.fixture(scope="module")
