@@ -113,14 +113,10 @@ def config_flags(grid: bool = False) -> list[Argument]:
 
 
 def grid_values(config_field: dataclasses.Field, text: str) -> list[Any]:
-    values = []
-    for item in text.split(","):
-        try:
-            values.append(parse(config_field, item))
-        except ValueError:
-            kind = field_type(config_field).__name__
-            raise argparse.ArgumentTypeError(f"{item.strip()!r} is not a valid {kind}") from None
-    return values
+    try:
+        return [parse(config_field, item) for item in text.split(",")]
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def positive_int(text: str) -> int:
@@ -205,7 +201,8 @@ def run_evaluate(arguments: argparse.Namespace) -> int:
     startup.import_tensorflow(arguments.debug)
     from lenet.analysis import confusion_matrix, per_class_accuracy
     from lenet.data import load_mnist
-    from lenet.training import compile_with_recipe, evaluate, predict_probabilities
+    from lenet.model_file import predict_probabilities
+    from lenet.training import compile_with_recipe, evaluate
 
     model, data = keras_model(arguments.model), load_mnist(arguments.data)
     if not getattr(model, "compiled", True):  # saved without its training setup: the recipe's loss
@@ -256,7 +253,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
 
     from lenet.images import image_files, load_digit
     from lenet.lite import LITE_SUFFIX
-    from lenet.model_file import MODEL_SUFFIXES, load_model, shipped_lite, shipped_lite_matches
+    from lenet.model_file import MODEL_SUFFIXES, load_model, predict_probabilities, shipped_lite, shipped_lite_matches
 
     given_model = Path(arguments.images[0]).suffix.lower() in MODEL_SUFFIXES  # `lenet predict MODEL IMAGE...`
     model_path, images = (arguments.images[0], arguments.images[1:]) if given_model else (None, arguments.images)
@@ -284,12 +281,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
             paths.append(path)
         except ImageError as error:
             failed(path, error)
-    if lite:  # as predict_probabilities does, but lenet.training would import TensorFlow
-        probabilities = model.probabilities(np.stack(digits)[..., np.newaxis]) if digits else []
-    else:
-        from lenet.training import predict_probabilities
-
-        probabilities = predict_probabilities(model, np.stack(digits)) if digits else []
+    probabilities = predict_probabilities(model, np.stack(digits)) if digits else []
     for path, row in zip(paths, probabilities, strict=True):
         ranked = np.argsort(-row, kind="stable")[: arguments.top]
         top = [{"digit": int(digit), "probability": float(row[digit])} for digit in ranked]

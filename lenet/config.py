@@ -119,13 +119,15 @@ SWITCHES = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false
 
 def parse(config_field: dataclasses.Field, text: str) -> Any:
     """A field's value from text (true/false, yes/no, on/off or 1/0 for a switch; 'none' for unset), or a
-    ValueError that the caller words for where the text came from."""
+    ConfigError in the words every caller (flags, LENET_<FIELD> variables) shows, prefixed with where it came from."""
     text, kind = text.strip(), field_type(config_field)
     if text.lower() == "none" and config_field.default is None:
         return None
-    if kind is bool and text.lower() not in SWITCHES:
-        raise ValueError(text)
-    return SWITCHES[text.lower()] if kind is bool else kind(text)
+    try:
+        return SWITCHES[text.lower()] if kind is bool else kind(text)
+    except (KeyError, ValueError):
+        expected = "switch (true/false, yes/no, on/off or 1/0)" if kind is bool else kind.__name__
+        raise ConfigError(f"{text!r} is not a valid {expected}") from None
 
 
 FIELDS_BY_PARAMETER = {config_field.name.upper(): config_field for config_field in dataclasses.fields(TrainConfig)}
@@ -143,9 +145,8 @@ def parameters_from_env(**parameters: Any) -> dict[str, Any]:
         config_field = FIELDS_BY_PARAMETER.get(name)
         try:
             resolved[name] = raw if config_field is None else parse(config_field, raw)
-        except ValueError:
-            kind = "boolean" if field_type(config_field) is bool else field_type(config_field).__name__
-            raise ConfigError(f"LENET_{name}={raw!r} is not a valid {kind}") from None
+        except ConfigError as error:
+            raise ConfigError(f"LENET_{name}: {error}") from None
     return resolved
 
 

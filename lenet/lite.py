@@ -68,7 +68,8 @@ def to_lite(model: Any, check_images: np.ndarray) -> LiteModel:
     probabilities on `check_images` (uint8 (N, 28, 28), e.g. the test set) agree with Keras's; else LiteError."""
     import tensorflow as tf
 
-    from lenet.training import predict_probabilities, probability_function
+    from lenet.model_file import predict_probabilities
+    from lenet.training import probability_function
 
     # The converter freezes the variables its trackable holds: the tf.Variables inside Keras 3's own variables.
     holder = tf.Module()

@@ -14,7 +14,6 @@ from lenet.checkpoint import Checkpoint
 from lenet.config import Recipe, TrainConfig
 from lenet.data import ALIGNMENT, Split
 from lenet.errors import TrainingError
-from lenet.lite import LiteModel
 from lenet.progress import EpochRecord
 
 EVALUATION_BATCH_SIZE = 1024  # large for speed; it changes nothing but summation order
@@ -171,20 +170,9 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, floa
 _PROBABILITY_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def predict_probabilities(model: keras.Model | LiteModel, x: np.ndarray) -> np.ndarray:
-    """Class probabilities float32 (N, 10) for uint8 images (N, 28, 28). A LiteModel runs LiteRT, 10x faster per
-    image, within lite.TOLERANCE; a Keras model softmax(model) traced once per dtype, where `model.predict` builds
-    a dataset and an iterator per call, some 20 ms, most of the time for one image (a demo, `lenet predict`)."""
-    images = np.asarray(x)[..., np.newaxis]
-    if isinstance(model, LiteModel):
-        return model.probabilities(images)
-    probabilities, size = probability_function(model, images.dtype), EVALUATION_BATCH_SIZE
-    batches = [probabilities(images[start : start + size]).numpy() for start in range(0, len(images), size)]
-    return np.concatenate(batches) if batches else np.zeros((0, model.output_shape[-1]), np.float32)
-
-
 def probability_function(model: keras.Model, dtype: np.dtype) -> tf.types.experimental.ConcreteFunction:
-    """softmax(model(images)) traced once per model and dtype, for any batch size; `lenet export` converts it."""
+    """softmax(model(images)) traced once per model and dtype, for any batch size (model_file.predict_probabilities'
+    Keras path, where `model.predict` builds a dataset and an iterator per call, some 20 ms); `lenet export` converts it."""
     functions = _PROBABILITY_FUNCTIONS.setdefault(model, {})
     if dtype not in functions:
         reference = weakref.ref(model)  # so the cache does not keep the model alive

@@ -174,7 +174,7 @@ def test_model_files_that_cannot_be_used_are_usage_errors(tmp_path, monkeypatch,
         (["train", "--data", "sample", "--out", "taken"], "taken: exists and is not a directory"),
         (["train", "--data", "sample", "--out", "taken/run"], "taken/run: cannot be created: taken is not a"),
         (["sweep", "--out", "sweep", "--epochs", "1,two"], "argument --epochs: 'two' is not a valid int"),
-        (["sweep", "--out", "sweep", "--mixed-precision", "maybe"], "'maybe' is not a valid bool"),
+        (["sweep", "--out", "sweep", "--mixed-precision", "maybe"], "'maybe' is not a valid switch (true/false, yes"),
     ],
 )
 def test_usage_errors_exit_with_2_and_one_line(arguments, problem, tmp_path, monkeypatch, capsys):

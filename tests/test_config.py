@@ -53,7 +53,7 @@ def test_environment_overrides_notebook_parameters(monkeypatch):
 
 def test_a_malformed_environment_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("LENET_BATCH_SIZE", "sixty-four")
-    with pytest.raises(lenet.ConfigError, match="LENET_BATCH_SIZE='sixty-four'"):
+    with pytest.raises(lenet.ConfigError, match="LENET_BATCH_SIZE: 'sixty-four' is not a valid int"):
         parameters_from_env(BATCH_SIZE=64)
 
 
@@ -66,7 +66,7 @@ def test_variant_strategy_and_mixed_precision_come_from_the_environment(monkeypa
     monkeypatch.setenv("LENET_MIXED_PRECISION", "0")
     assert config_from_parameters(parameters_from_env()).mixed_precision is False
     monkeypatch.setenv("LENET_MIXED_PRECISION", "maybe")
-    with pytest.raises(lenet.ConfigError, match="LENET_MIXED_PRECISION='maybe' is not a valid boolean"):
+    with pytest.raises(lenet.ConfigError, match=r"LENET_MIXED_PRECISION: 'maybe' is not a valid switch \(true/false"):
         parameters_from_env()
     monkeypatch.setenv("LENET_MIXED_PRECISION", "")
     monkeypatch.setenv("LENET_VARIANT", "lenet1")
