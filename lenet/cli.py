@@ -251,7 +251,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
     """
     import numpy as np
 
-    from lenet.images import image_files, load_digit
+    from lenet.images import image_files, mnist_style, read_image
     from lenet.lite import LITE_SUFFIX
     from lenet.model_file import MODEL_SUFFIXES, load_model, predict_probabilities, shipped_lite, shipped_lite_matches
 
@@ -265,7 +265,7 @@ def run_predict(arguments: argparse.Namespace) -> int:
     if not lite:
         startup.import_tensorflow(arguments.debug)
     model = shipped_lite() if lite and model_path is None else load_model(model_path)
-    paths, digits, predictions, errors = [], [], [], []
+    paths, originals, digits, predictions, errors = [], [], [], [], []
 
     def failed(path: Path, error: Exception) -> None:  # one line each; the other images are still done
         print_error(error)
@@ -277,7 +277,9 @@ def run_predict(arguments: argparse.Namespace) -> int:
         try:
             if path.is_dir():
                 raise ImageError(f"{path}: directory holds no image files")
-            digits.append(load_digit(path))
+            image = read_image(path)  # read once: --show draws it as it was predicted
+            digits.append(mnist_style(image))
+            originals.append(image if arguments.show else None)
             paths.append(path)
         except ImageError as error:
             failed(path, error)
@@ -288,20 +290,19 @@ def run_predict(arguments: argparse.Namespace) -> int:
         predictions.append({"image": str(path), **top[0], "top": top})
     if arguments.show:  # a figure per image, <stem>.png (numbered when stems repeat)
         from lenet.artifacts import save_figure
-        from lenet.images import read_image
         from lenet.plots import plot_prediction
 
         used = set()
-        for path, digit, row in zip(paths, digits, probabilities, strict=True):
+        for path, image, digit, row in zip(paths, originals, digits, probabilities, strict=True):
             name, number = path.stem, 1
             while name in used:
                 number += 1
                 name = f"{path.stem}-{number}"
             used.add(name)
             try:
-                figure = plot_prediction(read_image(path), digit, row, title=str(path))
+                figure = plot_prediction(image, digit, row, title=str(path))
                 save_figure(Path(arguments.show) / f"{name}.png", figure)
-            except OSError as error:
+            except OSError as error:  # the figure could not be written
                 failed(path, error)
     if arguments.json:
         print(json.dumps({"predictions": predictions, "errors": errors}, indent=2))

@@ -20,7 +20,7 @@ class ResultsError(ValueError): ...  # a results.json that is missing, unreadabl
 class OutputError(OSError): ...  # an artifact (results.json, a figure, a model) that could not be written
 
 
-class ImageError(ValueError): ...  # an input that cannot be read as a digit image
+class ImageError(ValueError): ...  # an image lenet predict reports on its own line, then goes on
 
 
 class LiteError(ValueError): ...  # an exported model that does not predict what the Keras model predicts
@@ -38,7 +38,7 @@ class RunsFailed(SweepError): ...  # some runs failed; the others finished and s
 def exit_code(error: BaseException) -> int | None:
     """1 for a failed input or run (its good neighbours still done) or an unwritten output; 2 for what the user must
     change before trying again (a flag, the data, config, model or results file); None for a defect."""
-    if isinstance(error, (RunsFailed, TrainingError, LiteError, ImageError, OSError)):
+    if isinstance(error, (RunsFailed, TrainingError, LiteError, OSError)):
         return 1  # checked first: RunsFailed is a SweepError
     if isinstance(error, (ConfigError, DataError, ModelError, CheckpointError, ResultsError, SweepError)):
         return 2

@@ -1,5 +1,6 @@
 """Runs that cannot succeed stop with one clear error and write nothing."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -27,12 +28,28 @@ def test_a_nan_loss_stops_training_with_a_clear_error_and_writes_nothing(tmp_pat
     assert not output_dir.exists()  # no results, no model, no checkpoint
 
 
-def test_a_nan_loss_removes_the_checkpoint_but_keeps_an_existing_output_dir(tmp_path, sample):
-    (tmp_path / "notes.txt").write_text("mine")
-    config = lenet.TrainConfig(epochs=2, learning_rate=1e6, validation_size=64)
-    with pytest.raises(lenet.TrainingError):
-        lenet.train_and_evaluate(config, str(tiny_npz(tmp_path / "tiny.npz", sample)), tmp_path, verbose=0)
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "tiny.npz"]
+class PoisonedAtEpoch2(keras.callbacks.Callback):
+    """NaN logits from epoch 2 on, so the loss diverges after epoch 1 was checkpointed."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == 1:
+            self.model.get_layer("logits").bias.assign(np.full(10, np.nan, np.float32))
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_later_nan_loss_removes_the_checkpoint_and_only_a_new_output_dir(tmp_path, sample, existing):
+    output_dir = tmp_path / "run"
+    if existing:
+        output_dir.mkdir()
+        (output_dir / "notes.txt").write_text("mine")
+    config, data = lenet.TrainConfig(epochs=2, validation_size=64), str(tiny_npz(tmp_path / "tiny.npz", sample))
+    with pytest.raises(lenet.TrainingError, match=r"loss became (nan|inf) in epoch 2 of 2"):
+        lenet.train_and_evaluate(config, data, output_dir, verbose=0, callbacks=[PoisonedAtEpoch2()])
+    # Epoch 1's checkpoint is gone (the same config would diverge again), and so is the directory the run made.
+    if existing:
+        assert sorted(path.name for path in output_dir.iterdir()) == ["notes.txt"]
+    else:
+        assert not output_dir.exists()
 
 
 @pytest.mark.parametrize(

@@ -155,8 +155,9 @@ def test_a_restarted_sweep_skips_only_runs_recorded_with_the_same_identity(tmp_p
             finished_runs(tmp_path / "sweep.json", [same])
 
 
-def fake_ray(outcomes):
-    """Just enough of Ray for sweep's loop: a task's ref is its run's name, its outcome a result or an error line."""
+def fake_ray(outcomes, options=None):
+    """Just enough of Ray for sweep's loop: a task's ref is its run's name, its outcome a result or an error line;
+    the task's options (CPUs, the worker's environment) go into `options`."""
 
     class RayError(Exception):
         pass
@@ -166,11 +167,12 @@ def fake_ray(outcomes):
             raise RayError(f"Traceback (most recent call last):\n{outcomes[ref]}")
         return outcomes[ref]
 
+    options = {} if options is None else options
     task = SimpleNamespace(options=lambda name: SimpleNamespace(remote=lambda *arguments: name))
     return SimpleNamespace(
         is_initialized=lambda: True,
         nodes=lambda: [{"Alive": True, "Resources": {"CPU": 2.0}, "NodeID": "node"}],
-        remote=lambda **options: lambda function: task,
+        remote=lambda **given: options.update(given) or (lambda function: task),
         wait=lambda refs: (refs[:1], refs[1:]),
         get=get,
         exceptions=SimpleNamespace(RayError=RayError),
@@ -187,12 +189,16 @@ def test_a_sweep_writes_as_it_goes_and_names_the_failed_runs(tmp_path, monkeypat
         runs[1].name: {"results": entry(1, "modern", 0.98, 0.97, 3.0)["results"], "node": node, "seconds": 7.0},
         runs[2].name: "lenet.errors.TrainingError: the loss became NaN",
     }
-    monkeypatch.setitem(sys.modules, "ray", fake_ray(outcomes))
+    options = {}
+    monkeypatch.setitem(sys.modules, "ray", fake_ray(outcomes, options))
     save_json, writes = module.save_json, []
     monkeypatch.setattr(module, "save_json", lambda *arguments: writes.append(1) or save_json(*arguments))
     lines = []
     with pytest.raises(RunsFailed) as failure:
-        sweep(runs, tmp_path, progress=lines.append)
+        sweep(runs, tmp_path, threads=2, progress=lines.append)
+    # Each run gets its CPUs, and its worker's TensorFlow as many threads, set before it starts (lenet's own pin,
+    # one thread, would win otherwise).
+    assert options["num_cpus"] == 2 and options["runtime_env"] == {"env_vars": {"TF_NUM_INTRAOP_THREADS": "2"}}
     assert str(failure.value) == (
         f"1 of 3 runs failed (see {tmp_path.resolve() / 'sweep.json'}): "
         "sample_seed-2_epochs-2: lenet.errors.TrainingError: the loss became NaN"
@@ -205,7 +211,7 @@ def test_a_sweep_writes_as_it_goes_and_names_the_failed_runs(tmp_path, monkeypat
     assert len(writes) == 3  # when the runs are submitted, then once per finished or failed run
     recorded = json.loads((tmp_path / "sweep.json").read_text())
     assert [run["name"] for run in recorded["runs"]] == [runs[0].name, runs[1].name] and recorded["pending"] == []
-    assert recorded["runs"][1] == {**runs[1].identity(), "threads": 1, **outcomes[runs[1].name]}
+    assert recorded["runs"][1] == {**runs[1].identity(), "threads": 2, **outcomes[runs[1].name]}
     assert recorded["failed"] == [{"name": runs[2].name, "error": outcomes[runs[2].name]}]
     assert recorded["summary"] == summarize(recorded["runs"])
     # Started again with nothing left to run: sweep.json is written once, the same runs in it.

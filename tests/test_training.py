@@ -25,9 +25,9 @@ def test_the_saved_model_predicts_as_tested_and_the_fast_path_equals_keras_predi
 
     output_dir, results, _ = trained_on_sample
     model = lenet.load_model(output_dir / "lenet5.keras")  # raw uint8 images in, no preprocessing
-    x = sample.x_test
+    x = np.concatenate([sample.x_test, sample.x_train[:100]])  # more than one of its 1,024-image batches
     probabilities = lenet.predict_probabilities(model, x)
-    assert np.mean(probabilities.argmax(axis=1) == sample.y_test) == pytest.approx(
+    assert np.mean(probabilities[: len(sample.y_test)].argmax(axis=1) == sample.y_test) == pytest.approx(
         results["test"]["accuracy"], abs=1e-6
     )
     # The traced fast path computes what softmax(model.predict(...)) computes, for one image or many.
