@@ -36,7 +36,8 @@ _PUBLIC = {
     "model_file": "load_model predict_probabilities",
     "plots": "plot_confusion_matrix plot_digits plot_feature_maps plot_filters plot_history plot_learning_rate "
     "plot_misclassified plot_per_class_accuracy plot_prediction plot_top_activations",
-    "training": "augment compile_with_recipe evaluate fit learning_rate_schedule set_seed steps_per_epoch steps_per_execution",
+    "training": "augment compile_with_recipe evaluate fit learning_rate_schedule set_seed steps_per_epoch "
+    "steps_per_execution",
 }
 _MODULES = {name: f"lenet.{module}" for module, names in _PUBLIC.items() for name in names.split()}
 

@@ -171,8 +171,9 @@ _PROBABILITY_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def probability_function(model: keras.Model, dtype: np.dtype) -> tf.types.experimental.ConcreteFunction:
-    """softmax(model(images)) traced once per model and dtype, for any batch size (model_file.predict_probabilities'
-    Keras path, where `model.predict` builds a dataset and an iterator per call, some 20 ms); `lenet export` converts it."""
+    """softmax(model(images)) traced once per model and dtype, for any batch size: model_file.predict_probabilities'
+    Keras path (`model.predict` builds a dataset and an iterator per call, some 20 ms), and what `lenet export`
+    converts."""
     functions = _PROBABILITY_FUNCTIONS.setdefault(model, {})
     if dtype not in functions:
         reference = weakref.ref(model)  # so the cache does not keep the model alive
