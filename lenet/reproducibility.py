@@ -102,7 +102,7 @@ def float16_refusal(flags: Iterable[str], cap: str | None, onednn: bool) -> str 
     features = ", ".join(flag for flag in TF_FLOAT16_FLAGS[1:] if flag in have)
     lift = f", or {MAX_CPU_ISA}={usable[0]} (numbers then are this CPU kind's own)" if usable else ""
     return (
-        f"TensorFlow gives float16 ops to oneDNN on this CPU ({features}) and oneDNN has no float16 kernels "
+        f"TensorFlow gives its float16 ops to oneDNN here ({features}), and oneDNN has no float16 kernels "
         + (f"under {MAX_CPU_ISA}={cap}" if usable else "for it")
         + f"; use float32 or a GPU, or set {ONEDNN_OPTS}=0 before importing lenet (float16 then runs on Eigen's "
         f"kernels, as on CPUs without AVX512-FP16){lift}"
