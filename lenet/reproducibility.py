@@ -28,11 +28,11 @@ ISA_FLAGS = (("SSE41", "sse4_1"), ("AVX", "avx"), ("AVX2", "avx2"), ("AVX512_COR
 # float16 on an x86-64 CPU. TensorFlow 2.21 gives a float16 op to oneDNN, not to Eigen, when its oneDNN opts are on
 # and IsDataTypeSupportedByOneDNNOnThisCPU(DT_HALF) holds (tensorflow/core/util/util.cc, asked by the oneDNN graph
 # rewrite through mkl_op_registry::IsMklOp in tensorflow/core/graph/mkl_graph_util.h; checked against the 2.21.0
-# wheel's compiled code): (AVX512BW and (AVX512_FP16 or AMX_FP16)) or AVX_NE_CONVERT. oneDNN then needs, for any
-# float16 kernel (its reference convolution too), platform::has_data_type_support(f16) (src/cpu/platform.cpp):
-# mayiuse(avx512_core_fp16) or mayiuse(avx2_vnni_2) (src/cpu/x64/cpu_isa_traits.hpp), each only if ONEDNN_MAX_CPU_ISA
-# allows it; else it fails the first step ("could not create a primitive descriptor"). Without those CPU features
-# TensorFlow runs float16 on Eigen's kernels, whatever the cap.
+# wheel's compiled code, built with oneDNN v3): (AVX512BW and (AVX512_FP16 or AMX_FP16)) or AVX_NE_CONVERT. oneDNN
+# then needs, for any float16 kernel (its reference convolution too), platform::has_data_type_support(f16)
+# (src/cpu/platform.cpp): mayiuse(avx512_core_fp16) or mayiuse(avx2_vnni_2) (src/cpu/x64/cpu_isa_traits.hpp), each
+# only if ONEDNN_MAX_CPU_ISA allows it; else it fails the first step ("could not create a primitive descriptor").
+# Without those CPU features TensorFlow runs float16 on Eigen's kernels, whatever the cap.
 TF_FLOAT16_FLAGS = ("avx512bw", "avx512_fp16", "amx_fp16", "avx_ne_convert")  # TF's features, named as in Linux
 # oneDNN's instruction sets with float16 kernels: the CPU flags mayiuse() needs, and the ONEDNN_MAX_CPU_ISA values at
 # or above it (case-insensitive; unset, DEFAULT or a name oneDNN does not know caps nothing). AVX2_VNNI_2 is on a
@@ -88,7 +88,7 @@ def onednn_isa(flags: str, cap: str | None) -> str:
 
 
 def float16_refusal(flags: Iterable[str], cap: str | None, onednn: bool) -> str | None:
-    """Why float16 ops cannot run on an x86-64 CPU with these /proc/cpuinfo `flags`, ONEDNN_MAX_CPU_ISA `cap` and
+    """Why float16 ops cannot run on an x86-64 CPU with these `flags` (cpu_flags'), ONEDNN_MAX_CPU_ISA `cap` and
     TF_ENABLE_ONEDNN_OPTS `onednn`, and what to do; None if they run (module comment above: TensorFlow's choice)."""
     have, limit = set(flags), (cap or "").upper()
     if not onednn or not (
@@ -139,7 +139,8 @@ def cpuid(leaf: int, subleaf: int) -> tuple[int, int, int, int]:
 
 def float16_problem() -> str | None:
     """float16_refusal on this machine, as its TensorFlow will run: None with a GPU, which takes the float16 ops."""
-    opts = os.environ.get(ONEDNN_OPTS, "1").strip().lower() not in ("0", "false")  # unset: TF's default, on here
+    # Unset, TensorFlow's default: on for every CPU this concerns (they have AVX512_VNNI or AVX_VNNI).
+    opts = os.environ.get(ONEDNN_OPTS, "1").strip().lower() not in ("0", "false")
     if not ON_X86_64 or not (refusal := float16_refusal(cpu_flags(), os.environ.get(MAX_CPU_ISA), opts)):
         return None
     import tensorflow
