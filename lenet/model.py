@@ -4,6 +4,7 @@ import keras
 from keras import layers
 
 from lenet.config import VARIANTS, one_of
+from lenet.reproducibility import check_float16
 
 POOLING = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}
 
@@ -12,8 +13,11 @@ def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision
     """An uncompiled LeNet-5 from raw 0-255 images (N, 28, 28, 1) to logits (N, num_classes).
 
     Scaling is the first layer, so a saved model takes MNIST-style uint8 pixels as they are. `mixed_precision`
-    computes in float16, set per layer (no global policy leaks), except the float32 logits the loss is taken on.
+    computes in float16, set per layer (no global policy leaks), except the float32 logits the loss is taken on; on a
+    CPU where lenet's pins leave oneDNN without float16 kernels, it is refused here, before any step (a ConfigError).
     """
+    if mixed_precision:
+        check_float16("mixed precision")
     activation, pooling_name, _description = VARIANTS[one_of("variant", variant, VARIANTS)]
     pooling, policy = POOLING[pooling_name], "mixed_float16" if mixed_precision else None
     return keras.Sequential(

@@ -11,6 +11,7 @@ import numpy as np
 from lenet.data import file_sha256  # NumPy only
 from lenet.errors import ModelError, first_line
 from lenet.lite import LITE_SUFFIX, LiteModel, agrees, check_path  # NumPy only until it converts
+from lenet.reproducibility import check_float16
 
 # The weights of the committed full run (its results.json beside them): weights, not a .keras file, as
 # an older Keras (Colab's 3.13) refuses a model config saved by a newer one but reads build_lenet5's weights.
@@ -59,6 +60,8 @@ def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
             f"{path}: not a digit model: takes {takes} and gives {gives}, "
             "expected (28, 28, 1) images and 10 class scores"
         )
+    if any(layer.compute_dtype == "float16" for layer in model.layers):  # saved from a mixed-precision run
+        check_float16(f"{path}: a mixed-precision (float16) model")
     return model
 
 

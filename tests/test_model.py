@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import lenet
+from lenet import reproducibility
 
 # (name, type, filters/units, kernel, padding, strides, activation): the spec, pinned.
 EXPECTED_LAYERS = [
@@ -71,7 +72,20 @@ def test_unknown_variant_is_refused():
         lenet.build_lenet5(variant="lenet1")
 
 
+def refused_here() -> bool:
+    """Whether this machine cannot run float16 under lenet's pins (an AVX512-FP16 CPU): then mixed precision must
+    be refused in one line, before any step, where it would otherwise run (tests/test_float16.py: every CPU kind)."""
+    if (problem := reproducibility.float16_problem()) is None:
+        return False
+    with pytest.raises(lenet.ConfigError, match=r"^mixed precision cannot run on this CPU: ") as refused:
+        lenet.build_lenet5(mixed_precision=True)
+    assert str(refused.value).endswith(problem)
+    return True
+
+
 def test_mixed_precision_computes_in_float16_and_keeps_logits_float32():
+    if refused_here():
+        return
     model = lenet.build_lenet5(mixed_precision=True)
     for name in ("c1", "c3", "c5", "f6"):
         layer = model.get_layer(name)
@@ -86,8 +100,12 @@ def test_mixed_precision_computes_in_float16_and_keeps_logits_float32():
 
 
 def test_mixed_precision_model_compiles_with_loss_scaling(sample):
-    config = lenet.TrainConfig(mixed_precision=True)
+    config = lenet.TrainConfig(mixed_precision=True)  # a config is fine anywhere: the machine that trains decides
     split = lenet.split_validation(sample, 500)
+    if refused_here():
+        with pytest.raises(lenet.ConfigError, match="mixed precision cannot run on this CPU"):
+            lenet.compiled_lenet5(config, split)
+        return
     assert isinstance(lenet.compiled_lenet5(config, split).optimizer, keras.optimizers.LossScaleOptimizer)
     plain = lenet.compiled_lenet5(lenet.TrainConfig(), split).optimizer
     assert not isinstance(plain, keras.optimizers.LossScaleOptimizer)
