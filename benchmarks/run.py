@@ -14,8 +14,7 @@ take turns over `--repeats` (default 5). Each ratio is the median of the per-rep
 Labelled extra rows, never the headline: `torch+passive` (`OMP_WAIT_POLICY=PASSIVE`,
 PyTorch's best setting on a machine shared with other jobs); `lenet+unpinned` (lenet before
 issue 19's pins: TensorFlow's default of one intra-op thread per core, oneDNN's best
-instruction set); `lenet+unsplit` (lenet before issue 31: each batch's gradient in one piece,
-Keras's own train step, instead of two halves side by side); `lenet+recipe=NAME` (lenet with `TrainConfig(recipe=NAME)`;
+instruction set); `lenet+recipe=NAME` (lenet with `TrainConfig(recipe=NAME)`;
 `lenet+recipe=original` is a default row when TrainConfig has recipes, so the default
 recipe's cost comes from the same run); `lenet+inter1` (one inter-op thread too);
 `original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0); `torch+threads1`.
@@ -42,17 +41,16 @@ INFERENCE_BATCH = 1024
 # The headline paths, then the labelled extra rows every full run also measures.
 HEADLINE_PATHS = ("lenet", "original", "torch")
 KNOWN_VARIANTS = {
-    "lenet": ("unpinned", "unsplit", "inter1"),  # and recipe=NAME
+    "lenet": ("unpinned", "inter1"),  # and recipe=NAME
     "original": ("onednn0",),
     "torch": ("passive", "threads1"),
 }
 
 
 def default_paths() -> tuple[str, ...]:
-    """The headline paths, PyTorch's shared-machine setting, lenet without issue 19's pins, lenet's
-    one-piece step (issue 31's comparison), and lenet's original recipe if TrainConfig has recipes (so
-    its cost is measured in the same run)."""
-    paths = [*HEADLINE_PATHS, "torch+passive", "lenet+unpinned", "lenet+unsplit"]
+    """The headline paths, PyTorch's shared-machine setting, lenet without issue 19's pins, and
+    lenet's original recipe if TrainConfig has recipes (so its cost is measured in the same run)."""
+    paths = [*HEADLINE_PATHS, "torch+passive", "lenet+unpinned"]
     recipe = lenet_recipe_default()
     if recipe is not None and recipe != "original":
         paths.insert(1, "lenet+recipe=original")
@@ -131,10 +129,6 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
     # lenet's own thread settings (its environment, see `worker_env`); only inter1 changes one.
     if variant == "inter1":
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    if variant == "unsplit":  # a benchmark-only switch, not a user flag: Keras's own one-piece train step
-        import lenet.training
-
-        lenet.training.use_split_step = lambda model: model
     recipe = {"recipe": variant.removeprefix("recipe=")} if variant.startswith("recipe=") else {}
     config = lenet.TrainConfig(epochs=args.epochs, batch_size=BATCH_SIZE, **recipe)
     data, split = lenet.prepare_data(args.data, config)
@@ -475,13 +469,12 @@ def table(summaries: dict[str, dict[str, Any]]) -> str:
 
 # (name, numerator path, denominator path, measure, target or None): the ratios a run reports
 # where both paths ran; "a:b" divides the numerator's a by the denominator's b. The targets are issue 31's: the first
-# four are the headline, then the split step's gain over the one-piece step, then the extra rows, then memory (at most).
+# four are the headline, then the extra rows, then memory (at most).
 RATIOS = (
     ("train lenet / torch", "lenet", "torch", "images_per_second", 1.3),
     ("train lenet / original", "lenet", "original", "images_per_second", 1.5),
     ("train default recipe / original recipe", "lenet", "lenet+recipe=original", "images_per_second", 0.95),
     ("one image lenet / torch", "lenet", "torch", "inference_1", 1.0),
-    ("train lenet / lenet+unsplit", "lenet", "lenet+unsplit", "images_per_second", 1.15),
     ("train lenet / lenet+unpinned", "lenet", "lenet+unpinned", "images_per_second", 1.0),
     ("train lenet / torch+passive", "lenet", "torch+passive", "images_per_second", None),
     ("one image lenet / torch+passive", "lenet", "torch+passive", "inference_1", None),
@@ -552,10 +545,10 @@ def print_report(results: dict[str, Any]) -> None:
         if not isinstance(ratio, dict):  # a results file from before per-repeat ratios
             print(f"{name}: {ratio:.2f} (of the medians)")
             continue
-        at_most = name in AT_MOST
-        met = ratio["median"] <= ratio["target"] if at_most else ratio["median"] >= ratio["target"]
-        verdict = "" if ratio["target"] is None else (
-            f"; target {'at most ' if at_most else ''}{ratio['target']:g}x: {'met' if met else 'missed'}")
+        at_most, target = name in AT_MOST, ratio["target"]
+        met = target is not None and (ratio["median"] <= target if at_most else ratio["median"] >= target)
+        verdict = "" if target is None else (
+            f"; target {'at most ' if at_most else ''}{target:g}x: {'met' if met else 'missed'}")
         pairs = len(ratio["per_repeat"])  # fewer than the repeats where a run timed out
         print(f"{name}: {ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f}, {pairs} pairs){verdict}")
     before, after = results["load_average_before"], results["load_average_after"]

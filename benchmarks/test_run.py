@@ -75,9 +75,7 @@ def test_every_path_runs_at_its_own_defaults_and_extra_settings_are_labelled(ben
     for name in ("TF_NUM_INTRAOP_THREADS", "ONEDNN_MAX_CPU_ISA", "OMP_WAIT_POLICY"):
         monkeypatch.delenv(name, raising=False)
     paths = benchmark.default_paths()
-    assert paths[0] == "lenet" and {"original", "torch", "torch+passive", "lenet+unpinned", "lenet+unsplit"} <= set(
-        paths
-    )
+    assert paths[0] == "lenet" and {"original", "torch", "torch+passive", "lenet+unpinned"} <= set(paths)
     lenet_env, unpinned, torch_env = (benchmark.worker_env(p) for p in ("lenet", "lenet+unpinned", "torch"))
     assert (lenet_env["TF_NUM_INTRAOP_THREADS"], lenet_env["ONEDNN_MAX_CPU_ISA"]) == ("1", "AVX2")
     assert unpinned["TF_NUM_INTRAOP_THREADS"] != "1" and unpinned["ONEDNN_MAX_CPU_ISA"] == "ALL"
@@ -90,17 +88,14 @@ def test_a_tiny_interleaved_run_reports_every_ratio_it_can(benchmark, tmp_path, 
     pytest.importorskip("torch")
     out = tmp_path / "results.json"
     sample = Path(lenet.__file__).parent / "sample" / "mnist_sample.npz"
-    arguments = ["--data", str(sample), "--paths", "lenet,torch,lenet+unsplit", "--repeats", "2", "--epochs", "2"]
+    arguments = ["--data", str(sample), "--paths", "lenet,torch", "--repeats", "2", "--epochs", "2"]
     benchmark.main([*arguments, "--train-limit", "256", "--singles", "5", "--out", str(out)])
     results = json.loads(out.read_text())
     assert [len(results["runs"][path]) for path in ("lenet", "torch")] == [2, 2]
     ratio = results["ratios"]["train lenet / torch"]
     assert len(ratio["per_repeat"]) == 2 and ratio["min"] <= ratio["median"] <= ratio["max"]
-    assert results["summary"]["lenet"]["identical_reruns"] and results["summary"]["lenet+unsplit"]["identical_reruns"]
-    # The one-piece step is another computation: its numbers differ from the split step's.
-    assert results["runs"]["lenet+unsplit"][0]["history"] != results["runs"]["lenet"][0]["history"]
+    assert results["summary"]["lenet"]["identical_reruns"]
     lenet_run = results["runs"]["lenet"][0]
     assert lenet_run["environment"]["TF_NUM_INTRAOP_THREADS"] == "1" and lenet_run["lite_check"]["images"] == 1000
     printed = capsys.readouterr().out
     assert "train lenet / torch: " in printed and "one image lenet / torch: " in printed
-    assert "train lenet / lenet+unsplit: " in printed

@@ -1,6 +1,5 @@
 """Seeding, input pipelines, compiling, fitting and evaluating: one code path for every caller."""
 
-import functools
 import math
 import shutil
 import weakref
@@ -62,49 +61,6 @@ def compile_with_recipe(model: keras.Model, config: TrainConfig, steps_per_epoch
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution(steps_per_epoch),
     )
-    return model
-
-
-def split_train_step(model: keras.Model, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """Keras's train step with the batch's gradient taken as two fixed halves, floor(n/2) and ceil(n/2) images:
-    each half's summed loss differentiated on its own, the two gradients added and divided by n. A batch of one is
-    not split (its first half is the image weighted 0, as an empty batch fails in oneDNN's convolution). The halves are independent ops in one graph, which
-    TensorFlow's inter-op pool runs side by side, each on lenet's one intra-op thread, so a second core speeds the
-    step up; and since a + b is the same whichever half finishes first, the numbers are identical on one core or
-    two. Always two halves, never one per core: the core count must not change the numbers. Under a mirrored
-    strategy each replica splits its own share; with mixed precision each half's loss is scaled, and the
-    LossScaleOptimizer unscales their sum as it would Keras's."""
-    images, labels = data
-    size = tf.shape(labels)[0]
-    # Each replica's gradients are summed across replicas: divide by their count too, as Keras does (1: no op).
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    first = tf.maximum(size // 2, 1)
-    halves = ((images[:first], labels[:first]), (images[size // 2 :], labels[size // 2 :]))
-    with tf.GradientTape(persistent=True) as tape:
-        logits = [model(half_images, training=True) for half_images, _ in halves]
-        # model.loss is the compiled keras.losses.Loss; its `call` gives the per-image losses, unreduced.
-        sums = [
-            tf.reduce_sum(model.loss.call(half_labels, half))
-            for (_, half_labels), half in zip(halves, logits, strict=True)
-        ]
-        sums[0] *= tf.cast(size > 1, sums[0].dtype)  # 0 for a batch of one: its gradient is then exactly 0
-        scaled = [model.optimizer.scale_loss(total / replicas if replicas > 1 else total) for total in sums]
-    weights = model.trainable_weights
-    first, second = (tape.gradient(loss, weights) for loss in scaled)
-    gradients = [(a + b) / tf.cast(size, a.dtype) for a, b in zip(first, second, strict=True)]
-    model.optimizer.apply_gradients(zip(gradients, weights, strict=True))
-    # Reported as Keras's own train_step reports it (its private tracker, which `fit` logs as "loss"): the batch's
-    # mean loss, weighted by the batch's size.
-    model._loss_tracker.update_state((sums[0] + sums[1]) / tf.cast(size, sums[0].dtype), sample_weight=size)
-    return model.compute_metrics(images, labels, tf.concat([logits[0][: size // 2], logits[1]], 0), sample_weight=None)
-
-
-def use_split_step(model: keras.Model) -> keras.Model:
-    """Train `model` with `split_train_step`, set on the instance: Keras's documented way is a Model subclass, but
-    that class would then be saved in every .keras file and needed to open one; this way a saved model stays a
-    plain Sequential. The next `fit` traces the new step."""
-    model.train_step = functools.partial(split_train_step, model)
-    model.train_function = None
     return model
 
 
@@ -173,8 +129,8 @@ def fit(
     callbacks: list[keras.callbacks.Callback] | None = None,
     checkpoint_dir: str | Path | None = None,
 ) -> dict[str, list[float]]:
-    """Train a compiled model, each batch's gradient as two halves (`split_train_step`), validating after every
-    epoch; return the history (loss, accuracy, val_loss, val_accuracy, seconds). Each epoch is saved in `checkpoint_dir`, if given, until `save_artifacts`, and a later
+    """Train a compiled model, validating after every epoch; return the history (loss, accuracy, val_loss,
+    val_accuracy, seconds). Each epoch is saved in `checkpoint_dir`, if given, until `save_artifacts`, and a later
     call with the same config and data resumes there with identical numbers; a NaN loss raises a TrainingError."""
     record = EpochRecord() if checkpoint_dir is None else Checkpoint(checkpoint_dir, config, split).restore(model)
     first_epoch = len(record.history.get("loss", []))
@@ -191,7 +147,6 @@ def fit(
 
     guard = keras.callbacks.LambdaCallback(on_train_batch_end=stop_on_divergence)
     if first_epoch < config.epochs:
-        use_split_step(model)
         model.fit(
             training_batches(split.x_train, split.y_train, config, first_epoch=first_epoch),
             validation_data=evaluation_batches(split.x_val, split.y_val),
