@@ -28,13 +28,25 @@ def saved_epochs(output_dir: str | Path) -> int:
         return 0
 
 
+def run_settings(config: dict, train_size: int) -> dict:
+    """A saved config's fields with epochs and validation size resolved, so a run resumes whether they were given or
+    left to the recipe (checkpoints from before recipes carried them record them as given)."""
+    try:
+        return {**config, **TrainConfig(**config).resolved(train_size)}
+    except (TypeError, ValueError):  # not a TrainConfig (ConfigError is a ValueError): compared as it is
+        return config
+
+
 class Checkpoint(EpochRecord):
     """The run's record, saved after every epoch `fit` completes and restored on the next start."""
 
     def __init__(self, directory: str | Path, config: TrainConfig, split: Split) -> None:
         super().__init__()
         self.directory = Path(directory)
-        self.config = json.loads(json.dumps(config.to_dict()))  # as state.json holds it
+        self.train_size = len(split.y_train) + len(split.y_val)  # before the validation set was held out
+        # As state.json holds it: the run's epochs and validation size, whether given or left to the recipe.
+        resolved = {"epochs": config.resolved_epochs, "validation_size": len(split.y_val)}
+        self.config = {**json.loads(json.dumps(config.to_dict())), **resolved}
         self.fingerprint = arrays_sha256((split.x_train, split.y_train, split.x_val, split.y_val))
 
     def restore(self, model: keras.Model) -> "Checkpoint":
@@ -47,7 +59,7 @@ class Checkpoint(EpochRecord):
             history, model_file = state["history"], self.directory / state["model"]
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise self._error(f"unreadable ({error})") from None
-        saved = state.get("config") or {}
+        saved = run_settings(state.get("config") or {}, self.train_size)
         if changed := [
             f"{name}={saved.get(name)!r} (this run: {value!r})"
             for name, value in self.config.items()

@@ -393,7 +393,9 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
 
     try:
         recorded = load_results(Path(arguments.results))
-        config = TrainConfig(**recorded["config"])
+        # The config as given, with the epochs and validation size the run resolved (older files record none):
+        # the same run even if its recipe's own length has changed since.
+        config = TrainConfig(**{**recorded["config"], **recorded.get("resolved", {})})
         source, fingerprint = arguments.data or recorded["data"]["source"], recorded["data"]["fingerprint"]
     except (ValueError, TypeError, KeyError) as error:  # ConfigError and ResultsError are ValueErrors
         raise ResultsError(f"{arguments.results}: not a reproducible lenet results file ({error})") from None
@@ -409,7 +411,8 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
             f"{source}: other data (fingerprint {data.fingerprint[:12]}...) than the run's "
             f"({recorded['data']['source']}, {fingerprint[:12]}...); pass --data with its copy"
         )
-    print(f"reproducing {arguments.results}: recipe {config.recipe!r}, seed {config.seed}, {config.epochs} epochs")
+    epochs = config.resolved_epochs
+    print(f"reproducing {arguments.results}: recipe {config.recipe!r}, seed {config.seed}, {epochs} epochs")
     with tempfile.TemporaryDirectory(prefix="lenet-reproduce-") as scratch:
         settings = {"verbose": 0, "callbacks": [EpochLines()], "evaluate_test": recorded.get("test") is not None}
         again = train_and_evaluate(config, source, arguments.out or scratch, **settings)

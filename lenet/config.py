@@ -10,6 +10,8 @@ from lenet.errors import ConfigError
 
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
 MNIST_VALIDATION_SIZE = 5000
+# A run's length when neither the config nor its recipe sets one.
+DEFAULT_EPOCHS = 10
 # Variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description). "classic" leaves out the
 # 1998 paper's trainable S-layer coefficient and bias: equal parameter counts isolate activation and pooling.
 VARIANTS: dict[str, tuple[str, str, str]] = {
@@ -21,7 +23,8 @@ STRATEGIES = ("default", "mirrored")
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How the learning rate moves and how training batches are distorted (Adam and batch 64 always)."""
+    """How the learning rate moves and how training batches are distorted (Adam and batch 64 always); it may carry
+    its own length and validation set, which an explicit config value overrides (TrainConfig.resolved_epochs)."""
 
     learning_rate: float  # the peak: held constant, or where the cosine starts (after warm-up)
     schedule: str = "constant"  # "constant" or "cosine" (decays to 0 at the last step)
@@ -29,6 +32,8 @@ class Recipe:
     shift: float = 0.0  # random shifts of up to this many pixels, along each axis
     rotation: float = 0.0  # random rotations of up to this many degrees, either way
     zoom: float = 0.0  # random scaling by up to this fraction, larger or smaller
+    epochs: int | None = None  # None: DEFAULT_EPOCHS
+    validation_size: int | None = None  # None: 5,000, or a tenth of a smaller training set; 0: none
 
     @property
     def augments(self) -> bool:
@@ -64,7 +69,7 @@ def _help(default: Any, text: str) -> Any:
 class TrainConfig:
     """How to train LeNet-5. The defaults are the documented recipe."""
 
-    epochs: int = _help(10, "passes over the training set")
+    epochs: int | None = _help(None, f"passes over the training set (default: {DEFAULT_EPOCHS}, or the recipe's)")
     batch_size: int = _help(64, "images per training step")
     recipe: str = _help(
         DEFAULT_RECIPE,
@@ -74,7 +79,9 @@ class TrainConfig:
     learning_rate: float | None = _help(None, "Adam's (peak) learning rate (default: the recipe's)")
     seed: int = _help(42, "random seed; the same seed on the same machine gives identical numbers")
     validation_size: int | None = _help(
-        None, "training images held out for validation (default: 5,000, or a tenth of a smaller training set)"
+        None,
+        "training images held out for validation, 0 for none (default: the recipe's, or 5,000, or a tenth of a "
+        "smaller training set)",
     )
     variant: str = _help(
         "modern", "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)"
@@ -85,7 +92,7 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        for name, least in (("epochs", 1), ("batch_size", 1), ("validation_size", 1), ("seed", 0)):
+        for name, least in (("epochs", 1), ("batch_size", 1), ("validation_size", 0), ("seed", 0)):
             value = getattr(self, name)
             if value is not None and value < least:
                 raise ConfigError(f"{name} must be at least {least}, got {value}")
@@ -102,11 +109,30 @@ class TrainConfig:
         recipe = RECIPES[self.recipe]
         return recipe if self.learning_rate is None else dataclasses.replace(recipe, learning_rate=self.learning_rate)
 
+    # The one place a run's length and validation set are decided: this config's value, else its recipe's, else
+    # the default. Everything that trains, schedules, checkpoints or records a run reads these, never the fields.
+    @property
+    def resolved_epochs(self) -> int:
+        """The run's passes over the training set: `epochs`, else the recipe's, else DEFAULT_EPOCHS."""
+        return _first_set(self.epochs, RECIPES[self.recipe].epochs, DEFAULT_EPOCHS)
+
     def resolved_validation_size(self, train_size: int) -> int:
-        return self.validation_size or min(MNIST_VALIDATION_SIZE, train_size // 10)
+        """The training images the run holds out (0: none): `validation_size`, else the recipe's, else 5,000 or a
+        tenth of a smaller training set."""
+        return _first_set(
+            self.validation_size, RECIPES[self.recipe].validation_size, min(MNIST_VALIDATION_SIZE, train_size // 10)
+        )
+
+    def resolved(self, train_size: int) -> dict[str, int]:
+        """The epochs and validation size the run uses, as results.json records them beside the config as given."""
+        return {"epochs": self.resolved_epochs, "validation_size": self.resolved_validation_size(train_size)}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _first_set(*values: int | None) -> int:
+    return next(value for value in values if value is not None)
 
 
 def field_type(config_field: dataclasses.Field) -> type:

@@ -210,8 +210,8 @@ def aligned(array: np.ndarray) -> np.ndarray:
 
 
 def split_validation(data: Mnist, validation_size: int) -> Split:
-    """Hold out the last `validation_size` training images, so the test set stays unseen."""
-    if not 0 < validation_size < len(data.y_train):
+    """Hold out the last `validation_size` training images, so the test set stays unseen (0: no validation set)."""
+    if not 0 <= validation_size < len(data.y_train):
         raise DataError(
             f"{data.source}: cannot hold out {validation_size} of {len(data.y_train)} training images for validation"
         )

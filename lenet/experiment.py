@@ -43,7 +43,8 @@ def build_results(
 ) -> Results:
     """Everything needed to judge and reproduce a run, as JSON-ready data (test None: not tested)."""
     return {
-        "config": config.to_dict(),
+        "config": config.to_dict(),  # as given: None where the recipe or the default decides
+        "resolved": config.resolved(len(data.y_train)),  # what they decided: the run's epochs and validation size
         "recipe": {"name": config.recipe, **dataclasses.asdict(config.recipe_settings)},
         "data": {"source": data.source, "fingerprint": data.fingerprint, "sizes": split.sizes()},
         "history": {name: values for name, values in history.items() if name != "seconds"},

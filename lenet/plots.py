@@ -10,13 +10,16 @@ from matplotlib.figure import Figure
 
 
 def plot_history(history: dict[str, Sequence[float]]) -> Figure:
-    """Accuracy and loss side by side, train vs validation, epochs numbered from 1."""
+    """Accuracy and loss side by side, train vs validation (train alone for a run without a validation set),
+    epochs numbered from 1."""
     figure = Figure(figsize=(11, 4), layout="constrained")
     epochs = np.arange(1, len(history["loss"]) + 1)
     titles = {"accuracy": "Accuracy", "loss": "Loss (cross-entropy)"}
+    validated = all(f"val_{metric}" in history for metric in titles)
     for axes, metric in zip(figure.subplots(1, 2), titles, strict=True):
-        axes.plot(epochs, history[metric], marker="o", label="train")
-        axes.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
+        axes.plot(epochs, history[metric], marker="o", label="train" if validated else "train (no validation set)")
+        if validated:
+            axes.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
         axes.set(title=titles[metric], xlabel="epoch", ylabel=metric, xticks=epochs)
         axes.grid(alpha=0.3)
         axes.legend()

@@ -36,7 +36,7 @@ class Run:
     @property
     def name(self) -> str:
         """Its directory, OUT/runs/NAME: its data's basename, its seed and every field off the default."""
-        defaults, config = TrainConfig().to_dict(), self.config.to_dict()
+        defaults, config = settings(TrainConfig()), settings(self.config)
         off = [f"{key}-{slug(str(value))}" for key, value in config.items() if key != "seed" and value != defaults[key]]
         parts = [slug(Path(self.data).name or self.data), f"seed-{self.config.seed}", *off]
         return "_".join(parts if self.evaluate_test else [*parts, "no-test"])
@@ -44,7 +44,13 @@ class Run:
     def identity(self) -> dict[str, Any]:
         """What sweep.json records of the run. A restart skips a run only if all of it matches: a name keeps only the
         data's basename, so /a/mnist.npz and /b/mnist.npz, or ./sample and "sample", share one."""
-        return dict(name=self.name, data=self.data, config=self.config.to_dict(), evaluate_test=self.evaluate_test)
+        return dict(name=self.name, data=self.data, config=settings(self.config), evaluate_test=self.evaluate_test)
+
+
+def settings(config: TrainConfig) -> dict[str, Any]:
+    """A config's fields with its resolved epochs: `--epochs 10` and the default are one run (and sweeps recorded
+    before recipes could carry a length, whose configs say 10, still resume)."""
+    return {**config.to_dict(), "epochs": config.resolved_epochs}
 
 
 def slug(text: str) -> str:
@@ -197,8 +203,12 @@ def check_nodes(ray: Any, paths: list[str], threads: int) -> None:
 
 def progress_line(entry: dict[str, Any]) -> str:
     results, node = entry["results"], entry["node"]
-    test = results.get("test")
-    measured, accuracy = ("test", test["accuracy"]) if test else ("validation", results["history"]["val_accuracy"][-1])
+    test, history = results.get("test"), results["history"]
+    if test:
+        measured, accuracy = "test", test["accuracy"]
+    else:  # untested: the last validation accuracy, or without a validation set the training accuracy
+        measured = "validation" if "val_accuracy" in history else "training"
+        accuracy = history["val_accuracy" if "val_accuracy" in history else "accuracy"][-1]
     resumed = f", resumed after epoch {entry['resumed_after_epoch']}" if entry.get("resumed_after_epoch") else ""
     where = f"node {node['ip']} ({node['id'][:8]}), {entry['seconds']:.1f} s{resumed}"
     return f"{entry['name']}: {measured} accuracy {accuracy:.4f}, {where}"
@@ -236,13 +246,16 @@ def summarize(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for members in groups.values():
         results = [member["results"] for member in members]
         tested = all(result.get("test") for result in results)
+        validated = all("val_accuracy" in result["history"] for result in results)
         rows.append(
             {
                 "data": members[0]["data"],
                 "config": shared_config(results[0], ("seed",)),
                 "seeds": [result["config"]["seed"] for result in results],
                 "test_accuracy": spread([result["test"]["accuracy"] for result in results]) if tested else None,
-                "final_val_accuracy": spread([result["history"]["val_accuracy"][-1] for result in results]),
+                "final_val_accuracy": (
+                    spread([result["history"]["val_accuracy"][-1] for result in results]) if validated else None
+                ),
                 "seconds_per_epoch": statistics.median(statistics.median(r["seconds_per_epoch"]) for r in results),
             }
         )
@@ -250,8 +263,9 @@ def summarize(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def shared_config(results: dict[str, Any], varied: tuple[str, ...]) -> dict[str, Any]:
-    """The run's config without the fields a comparison varies."""
-    return {key: value for key, value in results["config"].items() if key not in varied}
+    """The run's config, with the epochs and validation size it resolved, without the fields a comparison varies."""
+    config = {**results["config"], **results.get("resolved", {})}
+    return {key: value for key, value in config.items() if key not in varied}
 
 
 def summary_markdown(summary: Sequence[dict[str, Any]]) -> str:
@@ -267,9 +281,8 @@ def summary_markdown(summary: Sequence[dict[str, Any]]) -> str:
     for row, label in zip(summary, labels, strict=True):
         test, val = row["test_accuracy"], row["final_val_accuracy"]
         tested = f"**{test['mean']:.2%} ± {test['std']:.2%}** | {test['min']:.2%} - {test['max']:.2%}" if test else ""
+        validated = f"{val['mean']:.2%} ± {val['std']:.2%}" if val else "no validation set"
         group = ", ".join(f"{names[i]} {label[i]}" for i in varying) or "all runs"
         seeds, seconds = ", ".join(map(str, row["seeds"])), row["seconds_per_epoch"]
-        lines.append(
-            f"| {group} | {seeds} | {tested or 'not tested |'} | {val['mean']:.2%} ± {val['std']:.2%} | {seconds:.1f} |"
-        )
+        lines.append(f"| {group} | {seeds} | {tested or 'not tested |'} | {validated} | {seconds:.1f} |")
     return "\n".join(lines)

@@ -54,7 +54,8 @@ def learning_rate_schedule(recipe: Recipe, epochs: int, steps_per_epoch: int) ->
 def compile_with_recipe(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
     """Compile with Adam on the recipe's schedule, cross-entropy on logits and accuracy. Mixed precision gets
     loss scaling, so small float16 gradients do not flush to zero (Keras adds it only for a model-wide policy)."""
-    optimizer = keras.optimizers.Adam(learning_rate_schedule(config.recipe_settings, config.epochs, steps_per_epoch))
+    schedule = learning_rate_schedule(config.recipe_settings, config.resolved_epochs, steps_per_epoch)
+    optimizer = keras.optimizers.Adam(schedule)
     model.compile(
         optimizer=keras.optimizers.LossScaleOptimizer(optimizer) if config.mixed_precision else optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -98,7 +99,7 @@ def training_batches(x: np.ndarray, y: np.ndarray, config: TrainConfig, first_ep
     gathered by index from `x` (no shuffled copy). Epoch e's order depends only on (seed, e) and a distortion only
     on (seed, step), so a run resumed at epoch e sees exactly the batches an uninterrupted run would."""
     images, labels = shared_tensor(x[..., np.newaxis]), tf.constant(y.astype(np.int32))
-    epochs = range(first_epoch, config.epochs)
+    epochs = range(first_epoch, config.resolved_epochs)
     orders = [np.random.default_rng([config.seed, epoch]).permutation(len(y)) for epoch in epochs]
     batched_indices = tf.data.Dataset.from_tensor_slices(np.stack(orders).astype(np.int32)).flat_map(
         lambda order: tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
@@ -129,11 +130,13 @@ def fit(
     callbacks: list[keras.callbacks.Callback] | None = None,
     checkpoint_dir: str | Path | None = None,
 ) -> dict[str, list[float]]:
-    """Train a compiled model, validating after every epoch; return the history (loss, accuracy, val_loss,
-    val_accuracy, seconds). Each epoch is saved in `checkpoint_dir`, if given, until `save_artifacts`, and a later
-    call with the same config and data resumes there with identical numbers; a NaN loss raises a TrainingError."""
+    """Train a compiled model, validating after every epoch unless the split holds no validation set; return the
+    history (loss, accuracy, val_loss and val_accuracy when validated, seconds). Each epoch is saved in `checkpoint_dir`,
+    if given, until `save_artifacts`, and a later call with the same config and data resumes there with identical
+    numbers; a NaN loss raises a TrainingError."""
     record = EpochRecord() if checkpoint_dir is None else Checkpoint(checkpoint_dir, config, split).restore(model)
-    first_epoch = len(record.history.get("loss", []))
+    first_epoch, epochs = len(record.history.get("loss", [])), config.resolved_epochs
+    validation = evaluation_batches(split.x_val, split.y_val) if len(split.y_val) else None
 
     def stop_on_divergence(batch: int, logs: dict) -> None:
         # Keras's TerminateOnNaN only stops fit, which then still validates and runs the epoch's callbacks.
@@ -142,15 +145,15 @@ def fit(
                 shutil.rmtree(checkpoint_dir, ignore_errors=True)
             raise TrainingError(
                 f"training stopped: the loss became {loss} in epoch {len(record.history.get('loss', [])) + 1} of "
-                f"{config.epochs} (learning_rate={config.recipe_settings.learning_rate:g}); lower the learning rate"
+                f"{epochs} (learning_rate={config.recipe_settings.learning_rate:g}); lower the learning rate"
             )
 
     guard = keras.callbacks.LambdaCallback(on_train_batch_end=stop_on_divergence)
-    if first_epoch < config.epochs:
+    if first_epoch < epochs:
         model.fit(
             training_batches(split.x_train, split.y_train, config, first_epoch=first_epoch),
-            validation_data=evaluation_batches(split.x_val, split.y_val),
-            epochs=config.epochs,
+            validation_data=validation,
+            epochs=epochs,
             initial_epoch=first_epoch,
             steps_per_epoch=steps_per_epoch(len(split.y_train), config.batch_size),
             callbacks=[record, guard, *(callbacks or [])],

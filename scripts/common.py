@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # lenet and tools from this checkout
 
 from lenet.artifacts import save_json
-from lenet.config import TrainConfig
+from lenet.config import DEFAULT_EPOCHS
 from lenet.errors import ConfigError, SweepError
 from lenet.sweep import Run, sweep
 
@@ -27,9 +27,7 @@ def parse_study(parser: argparse.ArgumentParser, runs: str, out: str, seeds: Seq
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=list(seeds), help=f"default: {' '.join(map(str, seeds))}"
     )
-    parser.add_argument(
-        "--epochs", type=int, default=TrainConfig().epochs, help="epochs per run (default: %(default)s)"
-    )
+    parser.add_argument("--epochs", type=int, help=f"epochs per run (default: {DEFAULT_EPOCHS}, or the recipe's)")
     parser.add_argument("--runs", help=f"the sweep's directory (default: {runs})")
     parser.add_argument("--out", help=f"the report as JSON (default: {out})")
     parser.add_argument("--address", help="a Ray cluster (default: a local Ray instance)")

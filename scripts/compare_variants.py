@@ -29,7 +29,8 @@ def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
         # The data by its recorded name, not a folder of this machine (--runs, --out change no number).
         "command": (
             f"python scripts/compare_variants.py --recipe {args.recipe} --data {results[0]['data']['source']} "
-            f"--seeds {' '.join(map(str, args.seeds))} --variants {' '.join(args.variants)} --epochs {args.epochs}"
+            f"--seeds {' '.join(map(str, args.seeds))} --variants {' '.join(args.variants)}"
+            + ("" if args.epochs is None else f" --epochs {args.epochs}")
         ),
         "data": results[0]["data"],
         "config": shared_config(results[0], ("seed", "variant")),

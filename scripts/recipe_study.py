@@ -56,7 +56,7 @@ def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
         # The data by its recorded name, never a folder of this machine.
         "command": f"python scripts/recipe_study.py --data {records[0]['data']['source']}",
         "data": records[0]["data"],
-        "epochs": args.epochs,
+        "epochs": args.epochs,  # None: each recipe's own length (10 unless it sets one)
         "ranking": ranking,
         "chosen": ranking[0],
         "candidates": candidates,
@@ -65,7 +65,9 @@ def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="default: all")
+    # Ranked by validation: a recipe that holds out no validation set cannot be a candidate.
+    validated = [name for name, recipe in RECIPES.items() if recipe.validation_size != 0]
+    parser.add_argument("--recipes", nargs="+", default=validated, choices=validated, help="default: all of them")
     args = parse_study(parser, "runs/recipes", "reports/recipe_study.json")
     runs = grid(args.data, evaluate_test=False, recipe=args.recipes, seed=args.seeds, epochs=args.epochs)
     study = report(args, run_study(runs, args))

@@ -27,8 +27,7 @@ def report(args: argparse.Namespace, study: dict[str, Any]) -> dict[str, Any]:
     return {
         # The data by its recorded name, never a folder of this machine (--runs, --out change no number).
         "command": f"python scripts/seed_spread.py --recipe {args.recipe} --data {results[0]['data']['source']} "
-        f"--seeds {' '.join(map(str, args.seeds))}"
-        + ("" if args.epochs == TrainConfig().epochs else f" --epochs {args.epochs}"),
+        f"--seeds {' '.join(map(str, args.seeds))}" + ("" if args.epochs is None else f" --epochs {args.epochs}"),
         "data": results[0]["data"],
         "config": group["config"],
         "environment": results[0]["environment"],

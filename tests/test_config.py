@@ -1,12 +1,13 @@
 import pytest
 
 import lenet
-from lenet.config import config_from_parameters, parameters_from_env
+from lenet import config as config_module
+from lenet.config import Recipe, config_from_parameters, parameters_from_env
 
 
 def test_defaults_are_the_documented_recipe():
     config = lenet.TrainConfig()
-    assert (config.epochs, config.batch_size, config.seed) == (10, 64, 42)
+    assert (config.epochs, config.resolved_epochs, config.batch_size, config.seed) == (None, 10, 64, 42)
     assert config.recipe == "shift-2e-3" and config.learning_rate is None  # the recipe's own rate
     assert config.resolved_validation_size(60_000) == 5_000
     assert config.resolved_validation_size(4_000) == 400
@@ -20,7 +21,7 @@ def test_defaults_are_the_documented_recipe():
         ("batch_size", 0),
         ("batch_size", -64),
         ("learning_rate", 0.0),
-        ("validation_size", 0),
+        ("validation_size", -1),
         ("variant", "lenet1"),
         ("strategy", "tpu"),
         ("mixed_precision", "yes"),
@@ -72,3 +73,18 @@ def test_variant_strategy_and_mixed_precision_come_from_the_environment(monkeypa
     monkeypatch.setenv("LENET_VARIANT", "lenet1")
     with pytest.raises(lenet.ConfigError, match="variant must be one of modern, classic"):
         config_from_parameters(parameters_from_env())
+
+
+def test_a_runs_length_and_validation_set_are_the_configs_else_the_recipes_else_the_default(monkeypatch):
+    """Explicit > recipe > default, for both fields; 0 (no validation set) is a value, not "unset"."""
+    monkeypatch.setitem(config_module.RECIPES, "carried", Recipe(1e-3, epochs=20, validation_size=0))
+    monkeypatch.setitem(config_module.RECIPES, "sized", Recipe(1e-3, validation_size=300))
+    carried = lenet.TrainConfig(recipe="carried")
+    assert (carried.resolved_epochs, carried.resolved_validation_size(60_000)) == (20, 0)
+    assert carried.resolved(60_000) == {"epochs": 20, "validation_size": 0}
+    explicit = lenet.TrainConfig(recipe="carried", epochs=3, validation_size=500)
+    assert (explicit.resolved_epochs, explicit.resolved_validation_size(60_000)) == (3, 500)
+    assert lenet.TrainConfig(recipe="sized").resolved(4_000) == {"epochs": 10, "validation_size": 300}
+    assert lenet.TrainConfig(recipe="sized", validation_size=0).resolved_validation_size(4_000) == 0
+    assert lenet.TrainConfig(validation_size=0).resolved(60_000) == {"epochs": 10, "validation_size": 0}
+    assert lenet.TrainConfig(recipe="original").resolved(4_000) == {"epochs": 10, "validation_size": 400}

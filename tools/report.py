@@ -20,15 +20,17 @@ def run_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     history, test, data, config = results["history"], results["test"], results["data"], results["config"]
     sizes = data["sizes"]
     seconds = results["seconds_per_epoch"]
+    epochs = results.get("resolved", config)["epochs"]  # older results.json files: the config's own
+    validation = f"{history['val_accuracy'][-1]:.2%}" if "val_accuracy" in history else "no validation set"
     return [
         (
             "Test accuracy",
             f"**{test['accuracy']:.2%}** ({round(test['accuracy'] * sizes['test']):,} of {sizes['test']:,})",
         ),
         ("Test loss", f"{test['loss']:.4f}"),
-        ("Final validation accuracy", f"{history['val_accuracy'][-1]:.2%}"),
+        ("Final validation accuracy", validation),
         ("Final training accuracy", f"{history['accuracy'][-1]:.2%}"),
-        ("Epochs, batch size, seed", f"{config['epochs']}, {config['batch_size']}, {config['seed']}"),
+        ("Epochs, batch size, seed", f"{epochs}, {config['batch_size']}, {config['seed']}"),
         ("Recipe", recipe_label(results)),
         ("Train / validation / test images", f"{sizes['train']:,} / {sizes['validation']:,} / {sizes['test']:,}"),
         ("Data fingerprint (sha256)", f"`{data['fingerprint'][:16]}…`"),
@@ -188,5 +190,5 @@ def run_summary(results: dict[str, Any]) -> dict[str, Any]:
         "test_accuracy": results["test"]["accuracy"],
         "test_loss": results["test"]["loss"],
         "seconds_per_epoch": statistics.median(results["seconds_per_epoch"]),
-        "val_accuracy": results["history"]["val_accuracy"],
+        "val_accuracy": results["history"].get("val_accuracy"),  # None: no validation set
     }
