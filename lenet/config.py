@@ -10,12 +10,17 @@ from lenet.errors import ConfigError
 
 # MNIST's usual hold-out: the last 5,000 of the 60,000 training images.
 MNIST_VALIDATION_SIZE = 5000
-# Variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description). "classic" leaves out the
-# 1998 paper's trainable S-layer coefficient and bias: equal parameter counts isolate activation and pooling.
+# Variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description). "lenet5-1998" is the paper's
+# network itself (lenet/paper.py): 32x32 input, sparse C3, trainable subsampling, RBF outputs.
 VARIANTS: dict[str, tuple[str, str, str]] = {
     "modern": ("relu", "max", "ReLU, max pooling (this project's default)"),
-    "classic": ("tanh", "average", "tanh, average pooling (LeCun et al., 1998)"),
+    "lenet5-1998": (
+        "scaled tanh",
+        "trainable subsampling",
+        "the 1998 paper's network: scaled tanh, trainable subsampling, sparse C3, RBF outputs (LeCun et al., 1998)",
+    ),
 }
+PAPER_VARIANT = "lenet5-1998"
 STRATEGIES = ("default", "mirrored")
 
 
@@ -77,7 +82,9 @@ class TrainConfig:
         None, "training images held out for validation (default: 5,000, or a tenth of a smaller training set)"
     )
     variant: str = _help(
-        "modern", "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)"
+        "modern",
+        "'modern' (ReLU, max pooling) or 'lenet5-1998' (the 1998 paper's network: 60,000 parameters, RBF outputs; "
+        "see docs/paper.md)",
     )
     strategy: str = _help("default", "'default' (one device) or 'mirrored' (all GPUs of this machine)")
     mixed_precision: bool = _help(
