@@ -122,3 +122,16 @@ def test_all_switches_off_is_the_modern_network():
         (type(layer), layer.name, layer.output.shape) for layer in reference.layers
     ]
     assert modern.count_params() == reference.count_params()
+
+
+def test_the_1998_network_trains_with_an_adam_recipe_through_lenet_train(tmp_path):
+    from lenet import cli
+
+    out = tmp_path / "run"
+    assert cli.main(["train", "--variant", "lenet5-1998", "--data", "sample", "--epochs", "1", "--out", str(out)]) == 0
+    results = lenet.load_results(out / "results.json")
+    assert results["config"]["variant"] == "lenet5-1998" and results["recipe"]["name"] == lenet.TrainConfig().recipe
+    assert results["test"]["accuracy"] > 0.3  # one epoch of softmax cross-entropy over -y learns
+    model = lenet.load_model(out / "lenet5.keras")
+    probabilities = lenet.predict_probabilities(model, lenet.load_mnist("sample").x_test[:100])
+    assert probabilities.shape == (100, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
