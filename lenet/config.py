@@ -26,7 +26,8 @@ STRATEGIES = ("default", "mirrored")
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How the learning rate moves and how training batches are distorted (Adam and batch 64 always)."""
+    """How the weights move and how training digits are distorted: Adam on batches through Keras's fit, or the
+    1998 paper's per-example SDLM (lenet/sdlm.py)."""
 
     learning_rate: float  # the peak: held constant, or where the cosine starts (after warm-up)
     schedule: str = "constant"  # "constant" or "cosine" (decays to 0 at the last step)
@@ -34,6 +35,7 @@ class Recipe:
     shift: float = 0.0  # random shifts of up to this many pixels, along each axis
     rotation: float = 0.0  # random rotations of up to this many degrees, either way
     zoom: float = 0.0  # random scaling by up to this fraction, larger or smaller
+    optimizer: str = "adam"  # "adam" (Keras's fit on batches) or "sdlm" (the paper's training; lenet5-1998 only)
 
     @property
     def augments(self) -> bool:
@@ -51,6 +53,10 @@ RECIPES: dict[str, Recipe] = {
     "shift-2e-3": Recipe(2e-3, "cosine", shift=2),
     "affine": Recipe(1e-3, "cosine", shift=2, rotation=10, zoom=0.1),
     "affine-2e-3": Recipe(2e-3, "cosine", shift=2, rotation=10, zoom=0.1),
+    # The 1998 paper's training (docs/paper.md): SDLM, one digit at a time, eta from 0.0005 down by passes
+    # (lenet/sdlm.py: ETA_SCHEDULE); "distorted" draws its distortions on the fly (ranges: docs/paper.md).
+    "sdlm-1998": Recipe(5e-4, "1998", optimizer="sdlm"),
+    "sdlm-1998-distorted": Recipe(5e-4, "1998", shift=2, zoom=0.1, optimizer="sdlm"),
 }
 DEFAULT_RECIPE = "shift-2e-3"
 
@@ -102,6 +108,15 @@ class TrainConfig:
             one_of(name, getattr(self, name), choices)
         if not isinstance(self.mixed_precision, bool):
             raise ConfigError(f"mixed_precision must be True or False, got {self.mixed_precision!r}")
+        if RECIPES[self.recipe].optimizer == "sdlm":
+            if self.variant != PAPER_VARIANT:
+                raise ConfigError(
+                    f"recipe {self.recipe} needs variant {PAPER_VARIANT} (its RBF outputs and loss), got {self.variant}"
+                )
+            if self.strategy != "default" or self.mixed_precision:
+                raise ConfigError(
+                    f"recipe {self.recipe} trains on one device in float32 (no strategy, no mixed precision)"
+                )
 
     @property
     def recipe_settings(self) -> Recipe:
@@ -158,5 +173,12 @@ def parameters_from_env(**parameters: Any) -> dict[str, Any]:
 
 
 def config_from_parameters(parameters: dict[str, Any]) -> TrainConfig:
-    """The TrainConfig that the notebook's (upper-case) parameters describe."""
-    return TrainConfig(**{f.name: parameters[name] for name, f in FIELDS_BY_PARAMETER.items() if name in parameters})
+    """The TrainConfig that the notebook's (upper-case) parameters describe: a recipe the notebook's Keras fit
+    can train (SDLM updates one digit at a time in its own loop, which the notebook does not show)."""
+    config = TrainConfig(**{f.name: parameters[name] for name, f in FIELDS_BY_PARAMETER.items() if name in parameters})
+    if config.recipe_settings.optimizer != "adam":
+        raise ConfigError(
+            f"RECIPE {config.recipe!r} is the 1998 paper's SDLM training, which the notebook does not run: use "
+            f"'lenet train --variant {config.variant} --recipe {config.recipe}' (docs/paper.md)"
+        )
+    return config
