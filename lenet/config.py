@@ -12,19 +12,25 @@ from lenet.errors import ConfigError
 MNIST_VALIDATION_SIZE = 5000
 # A run's length when neither the config nor its recipe sets one.
 DEFAULT_EPOCHS = 10
-# Variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description). "classic" leaves out the
-# 1998 paper's trainable S-layer coefficient and bias: equal parameter counts isolate activation and pooling.
+# Variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description). "lenet5-1998" is the paper's
+# network itself (lenet/paper.py): 32x32 input, sparse C3, trainable subsampling, RBF outputs.
 VARIANTS: dict[str, tuple[str, str, str]] = {
     "modern": ("relu", "max", "ReLU, max pooling (this project's default)"),
-    "classic": ("tanh", "average", "tanh, average pooling (LeCun et al., 1998)"),
+    "lenet5-1998": (
+        "scaled tanh",
+        "trainable subsampling",
+        "the 1998 paper's network: scaled tanh, trainable subsampling, sparse C3, RBF outputs (LeCun et al., 1998)",
+    ),
 }
+PAPER_VARIANT = "lenet5-1998"
 STRATEGIES = ("default", "mirrored")
 
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How the learning rate moves and how training batches are distorted (Adam and batch 64 always); it may carry
-    its own length and validation set, which an explicit config value overrides (TrainConfig.resolved_epochs)."""
+    """How the weights move and how training digits are distorted: Adam on batches through Keras's fit, or the
+    1998 paper's per-example SDLM (lenet/sdlm.py). It may carry its own length and validation set, which an
+    explicit config value overrides (TrainConfig.resolved_epochs)."""
 
     learning_rate: float  # the peak: held constant, or where the cosine starts (after warm-up)
     schedule: str = "constant"  # "constant" or "cosine" (decays to 0 at the last step)
@@ -34,6 +40,7 @@ class Recipe:
     zoom: float = 0.0  # random scaling by up to this fraction, larger or smaller
     epochs: int | None = None  # None: DEFAULT_EPOCHS
     validation_size: int | None = None  # None: 5,000, or a tenth of a smaller training set; 0: none
+    optimizer: str = "adam"  # "adam" (Keras's fit on batches) or "sdlm" (the paper's training; lenet5-1998 only)
 
     @property
     def augments(self) -> bool:
@@ -51,6 +58,11 @@ RECIPES: dict[str, Recipe] = {
     "shift-2e-3": Recipe(2e-3, "cosine", shift=2),
     "affine": Recipe(1e-3, "cosine", shift=2, rotation=10, zoom=0.1),
     "affine-2e-3": Recipe(2e-3, "cosine", shift=2, rotation=10, zoom=0.1),
+    # The 1998 paper's training (docs/paper.md): SDLM, one digit at a time, eta from 0.0005 down by passes
+    # (lenet/sdlm.py: ETA_SCHEDULE), 20 passes over all 60,000 training digits (the paper held none out);
+    # "distorted" draws its distortions on the fly (ranges: docs/paper.md).
+    "sdlm-1998": Recipe(5e-4, "1998", epochs=20, validation_size=0, optimizer="sdlm"),
+    "sdlm-1998-distorted": Recipe(5e-4, "1998", shift=2, zoom=0.1, epochs=20, validation_size=0, optimizer="sdlm"),
 }
 DEFAULT_RECIPE = "shift-2e-3"
 
@@ -84,7 +96,9 @@ class TrainConfig:
         "smaller training set)",
     )
     variant: str = _help(
-        "modern", "'modern' (ReLU, max pooling) or 'classic' (the 1998 paper's tanh and average pooling)"
+        "modern",
+        "'modern' (ReLU, max pooling) or 'lenet5-1998' (the 1998 paper's network: 60,000 parameters, RBF outputs; "
+        "see docs/paper.md)",
     )
     strategy: str = _help("default", "'default' (one device) or 'mirrored' (all GPUs of this machine)")
     mixed_precision: bool = _help(
@@ -102,6 +116,15 @@ class TrainConfig:
             one_of(name, getattr(self, name), choices)
         if not isinstance(self.mixed_precision, bool):
             raise ConfigError(f"mixed_precision must be True or False, got {self.mixed_precision!r}")
+        if RECIPES[self.recipe].optimizer == "sdlm":
+            if self.variant != PAPER_VARIANT:
+                raise ConfigError(
+                    f"recipe {self.recipe} needs variant {PAPER_VARIANT} (its RBF outputs and loss), got {self.variant}"
+                )
+            if self.strategy != "default" or self.mixed_precision:
+                raise ConfigError(
+                    f"recipe {self.recipe} trains on one device in float32 (no strategy, no mixed precision)"
+                )
 
     @property
     def recipe_settings(self) -> Recipe:
@@ -177,5 +200,12 @@ def parameters_from_env(**parameters: Any) -> dict[str, Any]:
 
 
 def config_from_parameters(parameters: dict[str, Any]) -> TrainConfig:
-    """The TrainConfig that the notebook's (upper-case) parameters describe."""
-    return TrainConfig(**{f.name: parameters[name] for name, f in FIELDS_BY_PARAMETER.items() if name in parameters})
+    """The TrainConfig that the notebook's (upper-case) parameters describe: a recipe the notebook's Keras fit
+    can train (SDLM updates one digit at a time in its own loop, which the notebook does not show)."""
+    config = TrainConfig(**{f.name: parameters[name] for name, f in FIELDS_BY_PARAMETER.items() if name in parameters})
+    if config.recipe_settings.optimizer != "adam":
+        raise ConfigError(
+            f"RECIPE {config.recipe!r} is the 1998 paper's SDLM training, which the notebook does not run: use "
+            f"'lenet train --variant {config.variant} --recipe {config.recipe}' (docs/paper.md)"
+        )
+    return config

@@ -14,6 +14,7 @@ from lenet.config import TrainConfig
 from lenet.data import Mnist, Split, load_mnist, split_validation
 from lenet.model import build_lenet5
 from lenet.plots import plot_history
+from lenet.sdlm import compile_for_sdlm, fit_sdlm
 from lenet.training import compile_with_recipe, evaluate, fit, set_seed, steps_per_epoch
 
 Results = dict[str, Any]  # results.json's content
@@ -35,7 +36,14 @@ def compiled_lenet5(config: TrainConfig, split: Split, num_classes: int = 10) ->
     """LeNet-5 built and compiled for `split` in `config.strategy`'s scope, so its state is on every replica."""
     with strategy_for(config).scope():
         model = build_lenet5(num_classes, variant=config.variant, mixed_precision=config.mixed_precision)
+        if uses_sdlm(config):
+            return compile_for_sdlm(model)
         return compile_with_recipe(model, config, steps_per_epoch(len(split.y_train), config.batch_size))
+
+
+def uses_sdlm(config: TrainConfig) -> bool:
+    """Whether the recipe is the 1998 paper's per-example training (lenet/sdlm.py) instead of Keras's fit."""
+    return config.recipe_settings.optimizer == "sdlm"
 
 
 def build_results(
@@ -84,7 +92,8 @@ def train_and_evaluate(
     try:
         set_seed(config.seed)
         model = compiled_lenet5(config, split)
-        history = fit(model, split, config, verbose, callbacks, checkpoint_dir=checkpoint_dir(output_dir))
+        train = fit_sdlm if uses_sdlm(config) else fit
+        history = train(model, split, config, verbose, callbacks, checkpoint_dir=checkpoint_dir(output_dir))
         test = evaluate(model, split.x_test, split.y_test) if evaluate_test else None
         results = build_results(config, data, split, history, test)
         save_artifacts(output_dir, results, model)

@@ -1,9 +1,11 @@
-"""LeNet-5 (LeCun et al., 1998) as a Keras Sequential model: modern (ReLU, max pooling) or classic."""
+"""LeNet-5 (LeCun et al., 1998) as a Keras Sequential model: modern (ReLU, max pooling), or the paper's own
+network (lenet/paper.py)."""
 
 import keras
 from keras import layers
 
-from lenet.config import VARIANTS, one_of
+from lenet.config import PAPER_VARIANT, VARIANTS, one_of
+from lenet.errors import ConfigError
 from lenet.reproducibility import check_float16
 
 POOLING = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}
@@ -19,6 +21,12 @@ def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision
     if mixed_precision:
         check_float16("mixed precision")
     activation, pooling_name, _description = VARIANTS[one_of("variant", variant, VARIANTS)]
+    if variant == PAPER_VARIANT:
+        if num_classes != 10 or mixed_precision:
+            raise ConfigError(f"{PAPER_VARIANT} has 10 fixed RBF outputs and computes in float32 only")
+        from lenet.paper import build_lenet5_1998
+
+        return build_lenet5_1998()
     pooling, policy = POOLING[pooling_name], "mixed_float16" if mixed_precision else None
     return keras.Sequential(
         [

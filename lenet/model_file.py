@@ -42,6 +42,8 @@ def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
         raise ModelError(f"{path}: not a Keras model (not a .keras zip archive)")
     import keras  # only now: the checks above answer without loading TensorFlow
 
+    import lenet.paper  # noqa: F401  (registers the 1998 network's layers, which safe mode then loads by name)
+
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, KeyError, zip and JSON errors alike

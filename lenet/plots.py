@@ -172,8 +172,9 @@ def plot_feature_maps(model: Any, image: np.ndarray, layers: Sequence[str] = ("c
     _digit(grid[0, 0], image, "input")
     for row, name in enumerate(layers):
         maps = outputs[name][0]
+        low = min(0.0, float(maps.min()))  # 0 for ReLU maps; the 1998 network's (scaled tanh) are signed
         for channel in range(maps.shape[-1]):
-            grid[row, channel + 1].imshow(maps[..., channel], cmap="magma", vmin=0, vmax=float(maps.max()) or 1.0)
+            grid[row, channel + 1].imshow(maps[..., channel], cmap="magma", vmin=low, vmax=float(maps.max()) or 1.0)
         height, width, channels = maps.shape
         grid[row, 1].set_title(f"{name.upper()}: {channels} maps {height}x{width}", fontsize=9, loc="left")
     return figure

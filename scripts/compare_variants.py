@@ -1,4 +1,4 @@
-"""Does ReLU with max pooling beat the 1998 paper's tanh with average pooling? Measure it.
+"""Today's LeNet-5 against the 1998 paper's network (lenet5-1998), trained with the same Adam recipe: measure it.
 
     python scripts/compare_variants.py --data keras --recipe original
 

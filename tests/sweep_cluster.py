@@ -12,7 +12,7 @@ joins the cluster as a user's would (--address), and OUT/report.json records wha
 3. `lenet sweep` into the same OUT with seeds 0-2: seeds 0 and 1 are skipped, and once the run
    of seed 2 has checkpointed its first epoch, its worker process is killed with SIGKILL;
    Ray retries the run, which resumes from its checkpoint;
-4. scripts/compare_variants.py into the same OUT, seed 0: trains only the classic variant;
+4. scripts/compare_variants.py into the same OUT, seed 0: trains only the lenet5-1998 variant;
 5. scripts/recipe_study.py: two recipes, one epoch, validation only.
 """
 

@@ -59,11 +59,12 @@ def test_a_malformed_environment_value_names_the_variable(monkeypatch):
 
 
 def test_variant_strategy_and_mixed_precision_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("LENET_VARIANT", "classic")
+    monkeypatch.setenv("LENET_VARIANT", "lenet5-1998")
     monkeypatch.setenv("LENET_STRATEGY", "mirrored")
     monkeypatch.setenv("LENET_MIXED_PRECISION", "True")
     config = config_from_parameters(parameters_from_env(EPOCHS=2))
-    assert (config.epochs, config.variant, config.strategy, config.mixed_precision) == (2, "classic", "mirrored", True)
+    expected = (2, "lenet5-1998", "mirrored", True)
+    assert (config.epochs, config.variant, config.strategy, config.mixed_precision) == expected
     monkeypatch.setenv("LENET_MIXED_PRECISION", "0")
     assert config_from_parameters(parameters_from_env()).mixed_precision is False
     monkeypatch.setenv("LENET_MIXED_PRECISION", "maybe")
@@ -71,7 +72,7 @@ def test_variant_strategy_and_mixed_precision_come_from_the_environment(monkeypa
         parameters_from_env()
     monkeypatch.setenv("LENET_MIXED_PRECISION", "")
     monkeypatch.setenv("LENET_VARIANT", "lenet1")
-    with pytest.raises(lenet.ConfigError, match="variant must be one of modern, classic"):
+    with pytest.raises(lenet.ConfigError, match="variant must be one of modern, lenet5-1998"):
         config_from_parameters(parameters_from_env())
 
 

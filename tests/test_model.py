@@ -49,26 +49,16 @@ def test_parameter_count_shapes_and_scaling_inside_the_model():
     assert model(np.full((2, 28, 28, 1), 255, dtype=np.uint8)).shape == (2, 10)
 
 
-def test_classic_variant_is_the_same_network_with_tanh_and_average_pooling():
-    classic = lenet.build_lenet5(variant="classic")
-    expected = [
-        (
-            name,
-            "AveragePooling2D" if kind == "MaxPooling2D" else kind,
-            units,
-            kernel,
-            padding,
-            strides,
-            "tanh" if activation == "relu" else activation,
-        )
-        for name, kind, units, kernel, padding, strides, activation in EXPECTED_LAYERS
-    ]
-    assert [describe(layer) for layer in classic.layers] == expected
-    assert classic.count_params() == 61_706
+def test_the_1998_variant_is_the_papers_network():
+    model = lenet.build_lenet5(variant="lenet5-1998")
+    assert model.name == "lenet5_1998" and model.get_layer("rbf").trainable is True  # its weights are not
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+    with pytest.raises(lenet.ConfigError, match="10 fixed RBF outputs"):
+        lenet.build_lenet5(num_classes=3, variant="lenet5-1998")
 
 
 def test_unknown_variant_is_refused():
-    with pytest.raises(lenet.ConfigError, match="variant must be one of modern, classic, got 'lenet1'"):
+    with pytest.raises(lenet.ConfigError, match="variant must be one of modern, lenet5-1998, got 'lenet1'"):
         lenet.build_lenet5(variant="lenet1")
 
 

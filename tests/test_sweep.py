@@ -19,18 +19,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_grid_is_every_combination_of_any_config_fields_seeds_outermost():
-    runs = grid(["sample", "/data/mnist.npz"], seed=[0, 1], variant=["modern", "classic"], batch_size=32)
+    runs = grid(["sample", "/data/mnist.npz"], seed=[0, 1], variant=["modern", "lenet5-1998"], batch_size=32)
     assert len(runs) == 8 and {run.config.batch_size for run in runs} == {32}
     assert [(run.data, run.config.seed, run.config.variant) for run in runs[:4]] == [
         ("sample", 0, "modern"),
-        ("sample", 0, "classic"),
+        ("sample", 0, "lenet5-1998"),
         ("sample", 1, "modern"),
-        ("sample", 1, "classic"),
+        ("sample", 1, "lenet5-1998"),
     ]
     # A run's directory names its data, its seed and the fields off the default, nothing else.
     assert [run.name for run in runs[:2]] == [
         "sample_seed-0_batch_size-32",
-        "sample_seed-0_batch_size-32_variant-classic",
+        "sample_seed-0_batch_size-32_variant-lenet5-1998",
     ]
     assert runs[4].name == "mnist.npz_seed-0_batch_size-32"
     assert Run(lenet.TrainConfig(), "sample", evaluate_test=False).name == "sample_seed-42_no-test"
@@ -69,7 +69,7 @@ def test_a_bad_grid_fails_with_one_line_before_ray_starts(tmp_path):
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.splitlines() == ["lenet: error: variant must be one of modern, classic, got 'lenet4'"]
+    assert result.stderr.splitlines() == ["lenet: error: variant must be one of modern, lenet5-1998, got 'lenet4'"]
     assert not out.exists()
 
 
@@ -120,10 +120,10 @@ def test_the_summary_is_mean_and_sd_per_group_of_seeds():
     entries = [
         entry(0, "modern", 0.99, 0.98, 1.0),
         entry(1, "modern", 0.98, 0.97, 3.0),
-        entry(0, "classic", 0.97, 0.96, 5.0),
+        entry(0, "lenet5-1998", 0.97, 0.96, 5.0),
     ]
     rows = summarize(entries)
-    assert [row["config"]["variant"] for row in rows] == ["modern", "classic"]
+    assert [row["config"]["variant"] for row in rows] == ["modern", "lenet5-1998"]
     # By hand: mean 0.985, sample sd sqrt(2 * 0.005**2 / 1) = 0.005 * sqrt(2).
     expected = {"n": 2, "mean": 0.985, "std": 0.0070710678, "min": 0.98, "max": 0.99}
     assert rows[0]["seeds"] == [0, 1] and rows[0]["test_accuracy"] == pytest.approx(expected)
@@ -132,7 +132,7 @@ def test_the_summary_is_mean_and_sd_per_group_of_seeds():
     assert rows[0]["seconds_per_epoch"] == 3.0 and rows[1]["test_accuracy"]["std"] == 0.0
     lines = summary_markdown(rows).splitlines()
     assert lines[2] == "| variant modern | 0, 1 | **98.50% ± 0.71%** | 98.00% - 99.00% | 97.50% ± 0.71% | 3.0 |"
-    assert lines[3] == "| variant classic | 0 | **97.00% ± 0.00%** | 97.00% - 97.00% | 96.00% ± 0.00% | 6.0 |"
+    assert lines[3] == "| variant lenet5-1998 | 0 | **97.00% ± 0.00%** | 97.00% - 97.00% | 96.00% ± 0.00% | 6.0 |"
     untested = summary_markdown(summarize([entry(0, "modern", 0, 0.9, 1.0, tested=False)])).splitlines()
     assert untested[2] == "| all runs | 0 | not tested | | 90.00% ± 0.00% | 2.0 |"
 
@@ -224,11 +224,11 @@ def test_the_variant_table_from_the_sweeps_runs():
             {"seed": seed, "test_accuracy": accuracy, "seconds_per_epoch": 2.0}
             for seed, accuracy in ((0, 0.99), (1, 0.98))
         ],
-        "classic": [{"seed": 0, "test_accuracy": 0.97, "seconds_per_epoch": 3.0}],
+        "lenet5-1998": [{"seed": 0, "test_accuracy": 0.97, "seconds_per_epoch": 3.0}],
     }
     summaries = {
         "modern": {"n": 2, "mean": 0.985, "std": 0.0070710678, "min": 0.98, "max": 0.99},
-        "classic": {"n": 1, "mean": 0.97, "std": 0.0, "min": 0.97, "max": 0.97},
+        "lenet5-1998": {"n": 1, "mean": 0.97, "std": 0.0, "min": 0.97, "max": 0.97},
     }
     comparison = {
         "variants": {
@@ -239,4 +239,4 @@ def test_the_variant_table_from_the_sweeps_runs():
     lines = variants_markdown(comparison).splitlines()
     assert lines[2].startswith("| modern | ReLU, max pooling") and "**98.50% ± 0.71%**" in lines[2]
     assert "98.00% - 99.00%" in lines[2] and "2 (seeds 0, 1)" in lines[2]
-    assert lines[3].startswith("| classic | tanh, average pooling") and "1 (seeds 0)" in lines[3]
+    assert lines[3].startswith("| lenet5-1998 | the 1998 paper's network") and "1 (seeds 0)" in lines[3]

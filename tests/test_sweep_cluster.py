@@ -155,8 +155,8 @@ def test_the_seed_spread_script_summarises_its_sweep(cluster_report):
 def test_the_variant_comparison_trains_only_the_variant_the_sweep_lacks(cluster_report):
     report = cluster_report[0]
     variants, runs = report["variants"]["report"]["variants"], report["variants"]["sweep"]["runs"]
-    assert list(variants) == ["modern", "classic"]
-    assert [run["seed"] for run in variants["classic"]["runs"]] == [0]
+    assert list(variants) == ["modern", "lenet5-1998"]
+    assert [run["seed"] for run in variants["lenet5-1998"]["runs"]] == [0]
     modern = next(entry for entry in runs if entry["config"]["variant"] == "modern")
     assert modern == report["second"]["runs"][0]  # seed 0 of the earlier sweeps, not trained again
 

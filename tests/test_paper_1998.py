@@ -1,0 +1,80 @@
+"""scripts/paper_1998.py end to end on tiny data: the report, skipping finished runs, resuming a killed one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lenet.data import IDX_FILES, write_idx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def command(folder: Path, runs: Path, out: Path, *flags: str) -> list[str]:
+    script = ROOT / "scripts" / "paper_1998.py"
+    common = ["--data", str(folder), "--seeds", "0", "--epochs", "2", "--runs", str(runs), "--out", str(out)]
+    return [sys.executable, str(script), *common, *flags]
+
+
+def run(arguments: list[str]) -> str:
+    result = subprocess.run(arguments, capture_output=True, text=True, timeout=600, env=environment())
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def environment() -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ONEDNN_"))}, "PYTHONPATH": str(ROOT)}
+
+
+def numbers(entry: dict) -> tuple:
+    return entry["seed"], entry["distortions"], entry["test_error"], entry["train_error"], entry["history"]
+
+
+@pytest.mark.slow
+def test_the_reproduction_script_reports_skips_finished_runs_and_resumes_a_killed_one(tmp_path, sample):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    tiny = {"x_train": sample.x_train[:600], "y_train": sample.y_train[:600]}
+    tiny |= {"x_test": sample.x_test[:100], "y_test": sample.y_test[:100]}
+    for key, stem in IDX_FILES.items():
+        write_idx(folder / f"{stem}.gz", tiny[key])
+
+    whole = tmp_path / "whole.json"
+    run(command(folder, tmp_path / "whole", whole, "--distortions", "without"))
+    (reference,) = json.loads(whole.read_text())["runs"]
+    assert reference["distortions"] is False and reference["recipe"] == "sdlm-1998"
+    assert len(reference["history"]["train_error"]) == len(reference["history"]["test_error"]) == 2
+    assert reference["test_error"] == pytest.approx(reference["history"]["test_error"][-1])
+    assert 0 <= reference["train_error"] < 0.9
+
+    # Killed once its first pass is checkpointed, then started again: the numbers of the uninterrupted run.
+    out, runs = tmp_path / "paper_1998.json", tmp_path / "runs"
+    process = subprocess.Popen(
+        command(folder, runs, out, "--distortions", "without"), env=environment(), start_new_session=True
+    )
+    state = runs / "seed-0" / ".checkpoint" / "state.json"
+    while not state.exists() and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert json.loads(state.read_text())["epochs_done"] == 1 and not out.exists()
+    run(command(folder, runs, out, "--distortions", "without"))
+    (resumed,) = json.loads(out.read_text())["runs"]
+    assert numbers(resumed) == numbers(reference)
+
+    # Both rows: the finished run is kept, only the distorted one trains; then nothing trains.
+    printed = run(command(folder, runs, out, "--distortions", "both"))
+    assert "seed-0: finished before, kept" in printed and "seed-0_distorted: test error" in printed
+    report = json.loads(out.read_text())
+    assert [(entry["seed"], entry["distortions"]) for entry in report["runs"]] == [(0, False), (0, True)]
+    assert numbers(report["runs"][0]) == numbers(reference)
+    assert report["runs"][1]["recipe"] == "sdlm-1998-distorted"
+    printed = run(command(folder, runs, out, "--distortions", "both"))
+    assert "test error" not in printed and json.loads(out.read_text())["runs"] == report["runs"]
