@@ -44,14 +44,15 @@ def passes(config: TrainConfig) -> int:
 
 
 def compile_for_sdlm(model: keras.Model) -> keras.Model:
-    """The 1998 network compiled for evaluation only: the paper's criterion as the loss, accuracy; no optimizer
-    (SDLM steps the weights itself), so `evaluate`, `lenet evaluate` and the saved file work as for any run."""
+    """The 1998 network compiled for evaluation: the paper's criterion as the loss, and accuracy, so `evaluate`,
+    `lenet evaluate` and the saved file work as for any run. SDLM steps the weights itself; the optimizer is a
+    stand-in (SGD at rate 0) because Keras cannot reload a compiled model saved without one."""
     weighted = [layer for layer in model.layers if layer.trainable_weights]
     if not isinstance(model.layers[-1], paper.EuclideanRBF) or any(
         getattr(layer, "activation", None) is not paper.scaled_tanh for layer in weighted
     ):
         raise ConfigError(f"SDLM trains the 1998 network only (scaled tanh units, RBF outputs), not {model.name}")
-    model.compile(optimizer=None, loss=paper.paper_criterion, metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=paper.paper_criterion, metrics=["accuracy"])
     return model
 
 
@@ -104,8 +105,13 @@ class SDLM:
     def __init__(self, model: keras.Model) -> None:
         self.model = model
         self.variables = [weight for layer in model.layers for weight in layer.trainable_weights]
-        self.curvature = tf.function(lambda images: gauss_newton_diagonal(model, images))
-        self.train_chunk = tf.function(self._train_chunk)
+        # Traced once per model, whatever the chunk's length: a digit batch of any size, one step size per weight.
+        images = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)  # pixels 0-255 as the model's input
+        steps = [tf.TensorSpec(variable.shape, tf.float32) for variable in self.variables]
+        self.curvature = tf.function(lambda batch: gauss_newton_diagonal(model, batch), input_signature=[images])
+        self.train_chunk = tf.function(
+            self._train_chunk, input_signature=[images, tf.TensorSpec((None,), tf.int32), steps]
+        )
 
     def step_sizes(self, images: tf.Tensor, learning_rate: float) -> list[tf.Tensor]:
         """eta / (mu + h_k) for every weight, h from `images`."""
@@ -160,7 +166,9 @@ def fit_sdlm(
 
     def digits(indices: np.ndarray, stream: int) -> tf.Tensor:
         images = tf.constant(split.x_train[indices][..., np.newaxis])
-        return augment(images, tf.constant([config.seed, stream], tf.int64), recipe) if recipe.augments else images
+        if recipe.augments:
+            images = augment(images, tf.constant([config.seed, stream], tf.int64), recipe)
+        return tf.cast(images, tf.float32)
 
     progress.on_train_begin()
     for pass_index in range(len(record.history.get("loss", [])), total):
