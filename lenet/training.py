@@ -77,15 +77,25 @@ def shared_tensor(array: np.ndarray) -> tf.Tensor:
 
 
 def augment(images: tf.Tensor, seed: tf.Tensor, recipe: Recipe) -> tf.Tensor:
-    """Shift, rotate and scale each uint8 image (B, 28, 28, 1) at random, as a pure function of `seed` (2,), so a
-    resumed run sees the same batches (Keras's RandomTranslation and RandomRotation draw from a generator's state)."""
-    uniform = tf.random.stateless_uniform([tf.shape(images)[0], 4], seed=seed, minval=-1.0, maxval=1.0)
+    """Shift, rotate, scale, squeeze and shear each uint8 image (B, 28, 28, 1) at random, as a pure function of `seed`
+    (2,), so a resumed run sees the same batches (Keras's RandomTranslation and RandomRotation draw from a generator's
+    state). One affine transform per image, resampled once."""
+    extra = bool(recipe.squeeze or recipe.shear)  # without them, the draws and arithmetic of the recipes before them
+    uniform = tf.random.stateless_uniform([tf.shape(images)[0], 6 if extra else 4], seed=seed, minval=-1.0, maxval=1.0)
     shift_x, shift_y = uniform[:, 0] * recipe.shift, uniform[:, 1] * recipe.shift
     angle = uniform[:, 2] * (recipe.rotation * math.pi / 180)
     inverse_scale = 1.0 / (1.0 + uniform[:, 3] * recipe.zoom)
     # Output pixel (x, y) samples the input at A (x, y) + b: rotation and scale about the centre, then the shift.
     a0, a1 = inverse_scale * tf.cos(angle), -inverse_scale * tf.sin(angle)
     b0, b1 = inverse_scale * tf.sin(angle), inverse_scale * tf.cos(angle)
+    # The paper's squeeze and horizontal shear act on the digit before the rotation and scale: A becomes
+    # squeeze^-1 shear^-1 A, where the squeeze scales x by k and y by 1/k, and the shear moves x by h y.
+    if recipe.shear:
+        h = uniform[:, 5] * recipe.shear
+        a0, a1 = a0 - h * b0, a1 - h * b1
+    if recipe.squeeze:
+        k = 1.0 + uniform[:, 4] * recipe.squeeze
+        a0, a1, b0, b1 = a0 / k, a1 / k, b0 * k, b1 * k
     centre_x, centre_y = (images.shape[2] - 1) / 2, (images.shape[1] - 1) / 2
     a2 = centre_x - a0 * centre_x - a1 * centre_y - shift_x
     b2 = centre_y - b0 * centre_x - b1 * centre_y - shift_y

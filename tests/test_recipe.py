@@ -109,6 +109,8 @@ def test_results_record_the_recipe_by_name_and_settings(trained_on_sample):
         "shift": 2,
         "rotation": 0.0,
         "zoom": 0.0,
+        "squeeze": 0.0,
+        "shear": 0.0,
         "epochs": None,
         "validation_size": None,
     }

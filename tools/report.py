@@ -125,7 +125,8 @@ def variants_markdown(comparison: dict[str, Any]) -> str:
 
 
 def recipe_description(recipe: dict[str, Any]) -> str:
-    """E.g. 'cosine from 0.002, 1 warm-up epoch; shifts ≤2 px, rotations ≤10°, scaling ±10%'."""
+    """E.g. 'cosine from 0.002, 1 warm-up epoch; shifts ≤2 px, rotations ≤10°, scaling ±10%, squeezing ±10%,
+    shearing ±0.2'."""
     if recipe["schedule"] == "constant":
         parts = [f"constant {recipe['learning_rate']:g}"]
     else:
@@ -139,6 +140,10 @@ def recipe_description(recipe: dict[str, Any]) -> str:
         distortions.append(f"rotations ≤{recipe['rotation']:g}°")
     if recipe["zoom"]:
         distortions.append(f"scaling ±{recipe['zoom']:.0%}")
+    if recipe.get("squeeze"):  # recipes recorded before squeeze and shear existed lack them
+        distortions.append(f"squeezing ±{recipe['squeeze']:.0%}")
+    if recipe.get("shear"):
+        distortions.append(f"shearing ±{recipe['shear']:g}")
     return "; ".join([*parts, ", ".join(distortions) or "no augmentation"])
 
 
