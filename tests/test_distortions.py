@@ -74,7 +74,10 @@ def todays_augment(images: tf.Tensor, seed: tf.Tensor, recipe: Recipe) -> tf.Ten
     return tf.cast(tf.clip_by_value(tf.round(moved), 0, 255), tf.uint8)
 
 
-@pytest.mark.parametrize("name", [name for name, recipe in sorted(RECIPES.items()) if recipe.augments])
+@pytest.mark.parametrize(
+    "name",
+    [name for name, recipe in sorted(RECIPES.items()) if recipe.augments and not (recipe.squeeze or recipe.shear)],
+)
 def test_without_squeeze_and_shear_every_recipe_distorts_exactly_as_before(name, sample):
     recipe = RECIPES[name]
     assert (recipe.squeeze, recipe.shear) == (0.0, 0.0)

@@ -113,4 +113,5 @@ def test_results_record_the_recipe_by_name_and_settings(trained_on_sample):
         "shear": 0.0,
         "epochs": None,
         "validation_size": None,
+        "optimizer": "adam",
     }

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 import lenet
+from lenet.config import DISTORTIONS_1998
 from lenet import paper, sdlm
 from lenet.checkpoint import checkpoint_dir, saved_epochs
 
@@ -91,6 +92,9 @@ def test_the_paper_recipes_run_20_passes_on_every_training_digit_unless_told_oth
         assert (config.resolved_epochs, config.resolved_validation_size(60_000)) == (20, 0)
         explicit = lenet.TrainConfig(variant="lenet5-1998", recipe=recipe, epochs=3, validation_size=500)
         assert (explicit.resolved_epochs, explicit.resolved_validation_size(60_000)) == (3, 500)
+    distorted = lenet.RECIPES["sdlm-1998-distorted"]
+    assert {name: getattr(distorted, name) for name in DISTORTIONS_1998} == DISTORTIONS_1998 and distorted.augments
+    assert not lenet.RECIPES["sdlm-1998"].augments
 
 
 def test_an_sdlm_run_is_deterministic_and_resumes_after_its_last_pass(tmp_path, monkeypatch):
