@@ -83,7 +83,7 @@ def test_the_tables_describe_the_chosen_recipe_and_the_committed_studies():
     assert study["chosen"] == lenet.TrainConfig().recipe == results["config"]["recipe"]
     assert [spread["config"]["recipe"] for spread in (spread, original)] == [study["chosen"], "original"]
     comparison = json.loads((reports / "compare_variants.json").read_text())
-    assert set(comparison["variants"]) == {"modern", "classic"}
+    assert set(comparison["variants"]) == {"modern", "lenet5-1998"}
     for variant in comparison["variants"].values():
         assert [run["seed"] for run in variant["runs"]] == [0, 1, 2]
     assert comparison["config"]["epochs"] == 10 and comparison["data"]["sizes"]["train"] == 55_000

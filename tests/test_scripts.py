@@ -121,7 +121,8 @@ def test_the_variant_comparison_report_is_the_sweeps_summary(monkeypatch):
         for run in [variants[variant]["runs"][index]]
     ]
     config = committed["config"]
-    args = {"recipe": config["recipe"], "seeds": seeds, "variants": list(variants), "epochs": config["epochs"]}
+    epochs = config["epochs"] if "--epochs" in committed["command"] else None  # None: the recipe's (resolved)
+    args = {"recipe": config["recipe"], "seeds": seeds, "variants": list(variants), "epochs": epochs}
     assert rebuilt("compare_variants", monkeypatch, args, entries) == path.read_text()
 
 
