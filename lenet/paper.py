@@ -250,10 +250,12 @@ def build_paper_network(
         entry = [layers.ZeroPadding2D(2, name="pad"), layers.Rescaling(1.275 / 255, offset=-0.1, name="scale")]
     else:
         entry = [layers.Rescaling(1.0 / 255, name="rescale")]
-    if sparse_c3:
-        c3 = SparseConv2D(TABLE_I, 5, activation=activation, init=paper_rule, name="c3")
-    else:
-        c3 = layers.Conv2D(16, 5, activation=activation, name="c3", **initial(150))
+
+    def c3() -> layers.Layer:  # made in the list's order: Keras draws a default initializer's seed when made
+        if sparse_c3:
+            return SparseConv2D(TABLE_I, 5, activation=activation, init=paper_rule, name="c3")
+        return layers.Conv2D(16, 5, activation=activation, name="c3", **initial(150))
+
     model = keras.Sequential(
         [
             keras.Input((28, 28, 1)),
@@ -262,7 +264,7 @@ def build_paper_network(
                 6, 5, padding="valid" if paper_input else "same", activation=activation, name="c1", **initial(25)
             ),
             subsampling("s2"),
-            c3,
+            c3(),
             subsampling("s4"),
             layers.Conv2D(120, 5, activation=activation, name="c5", **initial(400)),  # on 5x5 maps: 1x1x120
             layers.Flatten(name="flatten"),

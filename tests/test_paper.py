@@ -127,6 +127,12 @@ def test_all_switches_off_is_the_modern_network():
         (type(layer), layer.name, layer.output.shape) for layer in reference.layers
     ]
     assert modern.count_params() == reference.count_params()
+    lenet.set_seed(3)
+    modern = paper.build_paper_network(False, False, False, False, False, init="keras")
+    lenet.set_seed(3)
+    reference = lenet.build_lenet5()
+    for ours, theirs in zip(modern.weights, reference.weights, strict=True):  # the same initial weights too
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
 
 
 def test_the_1998_network_trains_with_an_adam_recipe_through_lenet_train(tmp_path):

@@ -78,3 +78,29 @@ def test_the_reproduction_script_reports_skips_finished_runs_and_resumes_a_kille
     assert report["runs"][1]["recipe"] == "sdlm-1998-distorted"
     printed = run(command(folder, runs, out, "--distortions", "both"))
     assert "test error" not in printed and json.loads(out.read_text())["runs"] == report["runs"]
+
+
+@pytest.mark.slow
+def test_the_ablation_walks_to_todays_default_one_row_at_a_time(tmp_path, sample):
+    import lenet
+
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    tiny = {"x_train": sample.x_train[:600], "y_train": sample.y_train[:600]}
+    tiny |= {"x_test": sample.x_test[:100], "y_test": sample.y_test[:100]}
+    for key, stem in IDX_FILES.items():
+        write_idx(folder / f"{stem}.gz", tiny[key])
+    out, runs = tmp_path / "ablation.json", tmp_path / "runs"
+    flags = ["--data", str(folder), "--passes", "1", "--epochs", "1", "--runs", str(runs), "--out", str(out)]
+    run([sys.executable, str(ROOT / "scripts" / "ablation_1998.py"), *flags])
+    rows = json.loads(out.read_text())["rows"]
+    names = ["paper", "adam", "softmax", "max-pooling", "relu", "full-c3", "input-28", "keras-init", "epochs"]
+    assert [row["row"] for row in rows] == [*names, "hold-out", "augmentation"]
+    assert [row["validation_size"] for row in rows] == [0] * 9 + [60, 60]
+    assert rows[0]["recipe"] == "sdlm-1998" and rows[-1]["recipe"] == lenet.TrainConfig().recipe
+    assert not any(value is True for value in rows[-1]["switches"].values())
+    # The last row is `lenet train`'s default run, number for number.
+    default = lenet.train_and_evaluate(lenet.TrainConfig(epochs=1, seed=0), str(folder), tmp_path / "default")
+    assert rows[-1]["test_error"] == 1.0 - default["test"]["accuracy"]
+    printed = run([sys.executable, str(ROOT / "scripts" / "ablation_1998.py"), *flags])
+    assert "test error" not in printed and json.loads(out.read_text())["rows"] == rows

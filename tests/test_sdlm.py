@@ -128,3 +128,18 @@ def test_the_notebook_points_an_sdlm_recipe_to_the_command_line():
     with pytest.raises(lenet.ConfigError, match=r"lenet train --variant lenet5-1998 --recipe sdlm-1998.*docs/paper.md"):
         lenet.config_from_parameters(parameters)
     assert lenet.config_from_parameters({"RECIPE": "original", "VARIANT": "lenet5-1998"}).variant == "lenet5-1998"
+
+
+def test_lenet_train_runs_the_papers_training_from_the_command_line(tmp_path, capsys):
+    from lenet import cli
+
+    out = tmp_path / "run"
+    arguments = ["train", "--variant", "lenet5-1998", "--recipe", "sdlm-1998", "--data", "sample", "--epochs", "1"]
+    assert cli.main([*arguments, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("epoch 1/1  loss ") and " val_" not in printed[0]  # all 5,000 digits trained on
+    results = lenet.load_results(out / "results.json")
+    assert results["data"]["sizes"]["validation"] == 0 and results["recipe"]["optimizer"] == "sdlm"
+    assert printed[1] == cli.TEST_LINE.format_map(results["test"])
+    assert cli.main(["train", "--recipe", "sdlm-1998", "--data", "sample", "--out", str(tmp_path / "no")]) == 2
+    assert "recipe sdlm-1998 needs variant lenet5-1998" in capsys.readouterr().err and not (tmp_path / "no").exists()
