@@ -7,7 +7,8 @@ Each run is `lenet.train_and_evaluate` into RUNS/NAME, so an interrupted run res
 runs already in --out are skipped. After every pass a callback measures the error on the undistorted training
 set and on the test set, for the error-against-passes figure only (the paper's Fig. 5): nothing is chosen on it,
 and the reported test error is the last pass's. Written to RUNS/NAME/per_pass.json as it goes (a resumed run keeps
-its earlier passes) and into --out, atomically, after each finished run. --jobs N runs N at a time, each in a fresh
+its earlier passes) and into --out, atomically, after each finished run, with the figure beside it (--out's
+name with .png) and, at the end, the table (tools/report.py: paper_markdown) on stdout. --jobs N runs N at a time, each in a fresh
 process of its own (one core each under lenet's pins).
 """
 
@@ -86,6 +87,31 @@ def train_one(seed: int, distortions: bool, data: str, epochs: int | None, runs:
     }
 
 
+def error_figure(report: dict[str, Any]) -> Any:
+    """Error against passes (the paper's Fig. 5): training (dashed) and test error of every run, one panel without
+    distortions and one with, the paper's final test error as a line."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from tools.report import PAPER_1998_TEST_ERROR
+
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    for axes, distortions in zip(figure.subplots(1, 2, sharey=True), (False, True), strict=True):
+        for run in (run for run in report["runs"] if run["distortions"] is distortions):
+            history = run["history"]
+            passes = range(1, len(history["test_error"]) + 1)
+            (line,) = axes.plot(passes, [100 * error for error in history["test_error"]], label=f"seed {run['seed']}")
+            axes.plot(passes, [100 * error for error in history["train_error"]], "--", color=line.get_color())
+        axes.axhline(100 * PAPER_1998_TEST_ERROR[distortions], color="black", lw=0.8, label="the paper's test error")
+        title = "with distortions" if distortions else "without distortions"
+        axes.set(title=f"LeNet-5, {title}", xlabel="pass", ylabel="error (%): test solid, training dashed")
+        axes.set(yscale="log")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(alpha=0.3, which="both")
+        axes.legend(fontsize=8)
+    return figure
+
+
 def load_report(path: Path) -> dict[str, Any]:
     import json
 
@@ -109,7 +135,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "reports" / "paper_1998.json"), help="the report")
     args = parser.parse_args()
 
-    from lenet.artifacts import save_json
+    from lenet.artifacts import save_figure, save_json
+    from tools.report import paper_markdown
 
     out = Path(args.out)
     report = load_report(out)
@@ -130,7 +157,9 @@ def main() -> None:
             entry = future.result()
             report["runs"] = sorted([*report["runs"], entry], key=lambda run: (run["distortions"], run["seed"]))
             save_json(out, report)
+            save_figure(out.with_suffix(".png"), error_figure(report))
             print(f"{run_name(entry['seed'], entry['distortions'])}: test error {entry['test_error']:.2%}", flush=True)
+    print(paper_markdown(report))
 
 
 if __name__ == "__main__":

@@ -77,7 +77,12 @@ def test_the_reproduction_script_reports_skips_finished_runs_and_resumes_a_kille
     assert numbers(report["runs"][0]) == numbers(reference)
     assert report["runs"][1]["recipe"] == "sdlm-1998-distorted"
     printed = run(command(folder, runs, out, "--distortions", "both"))
-    assert "test error" not in printed and json.loads(out.read_text())["runs"] == report["runs"]
+    assert printed.count("finished before, kept") == 2 and json.loads(out.read_text())["runs"] == report["runs"]
+    assert not [line for line in printed.splitlines() if line.startswith("seed-") and "test error" in line]
+    # The table beside the paper's, every seed listed, and the error-against-passes figure.
+    error = f"{reference['test_error']:.2%}"
+    assert f"| LeNet-5 | 0.95% | **{error} ± 0.00%** | 1 (0: {error}) |" in printed.splitlines()
+    assert out.with_suffix(".png").stat().st_size > 10_000
 
 
 @pytest.mark.slow

@@ -202,3 +202,24 @@ def run_summary(results: dict[str, Any]) -> dict[str, Any]:
         "seconds_per_epoch": statistics.median(results["seconds_per_epoch"]),
         "val_accuracy": results["history"].get("val_accuracy"),  # None: no validation set
     }
+
+
+# LeCun et al. (1998), Section III: LeNet-5's test error without and with distorted training digits.
+PAPER_1998_TEST_ERROR = {False: 0.0095, True: 0.008}
+
+
+def paper_markdown(report: dict[str, Any]) -> str:
+    """The paper's table beside ours for scripts/paper_1998.py's JSON: mean ± sd of the last pass's test error over
+    seeds, and every seed's."""
+    lines = ["| test error | the paper | here, mean ± sd | runs (seed: test error) |", "|---|---|---|---|"]
+    for distortions, label in ((False, "LeNet-5"), (True, "LeNet-5, distorted training digits")):
+        runs = sorted((run for run in report["runs"] if run["distortions"] is distortions), key=lambda run: run["seed"])
+        paper = f"{PAPER_1998_TEST_ERROR[distortions]:.2%}".replace("0.80%", "0.8%")
+        if not runs:
+            lines.append(f"| {label} | {paper} | not yet run | |")
+            continue
+        errors = [run["test_error"] for run in runs]
+        here = f"**{statistics.mean(errors):.2%} ± {statistics.stdev(errors) if len(errors) > 1 else 0.0:.2%}**"
+        listed = ", ".join(f"{run['seed']}: {run['test_error']:.2%}" for run in runs)
+        lines.append(f"| {label} | {paper} | {here} | {len(runs)} ({listed}) |")
+    return "\n".join(lines)
