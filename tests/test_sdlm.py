@@ -143,3 +143,12 @@ def test_lenet_train_runs_the_papers_training_from_the_command_line(tmp_path, ca
     assert printed[1] == cli.TEST_LINE.format_map(results["test"])
     assert cli.main(["train", "--recipe", "sdlm-1998", "--data", "sample", "--out", str(tmp_path / "no")]) == 2
     assert "recipe sdlm-1998 needs variant lenet5-1998" in capsys.readouterr().err and not (tmp_path / "no").exists()
+
+
+def test_the_tables_describe_an_sdlm_recipe_as_such():
+    import dataclasses
+
+    from tools.report import recipe_description
+
+    described = recipe_description(dataclasses.asdict(lenet.RECIPES["sdlm-1998"]))
+    assert described == "SDLM, eta from 0.0005 stepped down by passes as in 1998; no augmentation"

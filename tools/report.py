@@ -129,6 +129,8 @@ def recipe_description(recipe: dict[str, Any]) -> str:
     shearing ±0.2'."""
     if recipe["schedule"] == "constant":
         parts = [f"constant {recipe['learning_rate']:g}"]
+    elif recipe["schedule"] == "1998":  # an SDLM recipe: the paper's eta by passes (lenet/sdlm.py)
+        parts = [f"SDLM, eta from {recipe['learning_rate']:g} stepped down by passes as in 1998"]
     else:
         parts = [f"cosine from {recipe['learning_rate']:g} to 0"]
         if recipe["warmup_epochs"]:
