@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 from lenet.config import TrainConfig
 from tools.report import (
     dataset_markdown,
+    paper_markdown,
     replace_section,
     recipes_markdown,
     results_markdown,
@@ -39,7 +40,8 @@ def generated_tables() -> dict[str, dict[str, str]]:
     study = study_markdown(read("reports/recipe_study.json"))
     default_spread = read(f"reports/seed_spread_{TrainConfig().recipe}.json")
     return {
-        "README.md": {"results": results_markdown(read("results.json"))},
+        "README.md": {"results": results_markdown(read("results.json"), read("reports/paper_1998.json"))},
+        "docs/paper.md": {"paper-table": paper_markdown(read("reports/paper_1998.json"))},
         "docs/recipe.md": {
             "recipe-study": study,
             "recipe-tests": recipes_markdown([default_spread, read("reports/seed_spread_original.json")]),
