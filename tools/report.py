@@ -231,3 +231,17 @@ def paper_markdown(report: dict[str, Any]) -> str:
         listed = ", ".join(f"{run['seed']}: {run['test_error']:.2%}" for run in runs)
         lines.append(f"| {label} | {paper} | {here} | {len(runs)} ({listed}) |")
     return "\n".join(lines)
+
+
+def ablation_markdown(report: dict[str, Any], rows: list[tuple[str, str]]) -> str:
+    """scripts/ablation_1998.py's report as docs/paper.md shows it: every planned row (name, change) in order, its
+    measured test error (one run, the report's seed), or that it has not been run."""
+    measured = {row["row"]: row for row in report["rows"]}
+    lines = ["| row | the change | test error | runs |", "|---|---|---|---|"]
+    for name, change in rows:
+        row = measured.get(name)
+        error, runs = (
+            ("not yet run", "") if row is None else (f"**{row['test_error']:.2%}**", f"1 (seed {row['seed']})")
+        )
+        lines.append(f"| {name} | {change} | {error} | {runs} |")
+    return "\n".join(lines)

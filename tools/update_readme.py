@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from lenet.config import TrainConfig
 from tools.report import (
+    ablation_markdown,
     dataset_markdown,
     paper_markdown,
     replace_section,
@@ -31,6 +32,16 @@ from tools.report import (
 NOTEBOOK = "lenet_5.ipynb"
 
 
+def ablation_rows() -> list[tuple[str, str]]:
+    """scripts/ablation_1998.py's rows in order: (name, the change)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ablation_1998", ROOT / "scripts" / "ablation_1998.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [(name, change) for name, change, *_ in module.ROWS]
+
+
 def read(name: str) -> dict:
     return json.loads((ROOT / name).read_text())
 
@@ -41,7 +52,10 @@ def generated_tables() -> dict[str, dict[str, str]]:
     default_spread = read(f"reports/seed_spread_{TrainConfig().recipe}.json")
     return {
         "README.md": {"results": results_markdown(read("results.json"), read("reports/paper_1998.json"))},
-        "docs/paper.md": {"paper-table": paper_markdown(read("reports/paper_1998.json"))},
+        "docs/paper.md": {
+            "paper-table": paper_markdown(read("reports/paper_1998.json")),
+            "ablation-table": ablation_markdown(read("reports/ablation_1998.json"), ablation_rows()),
+        },
         "docs/recipe.md": {
             "recipe-study": study,
             "recipe-tests": recipes_markdown([default_spread, read("reports/seed_spread_original.json")]),
