@@ -33,18 +33,24 @@ def environment() -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ONEDNN_"))}, "PYTHONPATH": str(ROOT)}
 
 
-def numbers(entry: dict) -> tuple:
-    return entry["seed"], entry["distortions"], entry["test_error"], entry["train_error"], entry["history"]
-
-
-@pytest.mark.slow
-def test_the_reproduction_script_reports_skips_finished_runs_and_resumes_a_killed_one(tmp_path, sample):
+def tiny_mnist(tmp_path: Path, sample) -> Path:
+    """600 training and 100 test digits of the sample as a folder of IDX files, a data source like MNIST's own."""
     folder = tmp_path / "tiny"
     folder.mkdir()
     tiny = {"x_train": sample.x_train[:600], "y_train": sample.y_train[:600]}
     tiny |= {"x_test": sample.x_test[:100], "y_test": sample.y_test[:100]}
     for key, stem in IDX_FILES.items():
         write_idx(folder / f"{stem}.gz", tiny[key])
+    return folder
+
+
+def numbers(entry: dict) -> tuple:
+    return entry["seed"], entry["distortions"], entry["test_error"], entry["train_error"], entry["history"]
+
+
+@pytest.mark.slow
+def test_the_reproduction_script_reports_skips_finished_runs_and_resumes_a_killed_one(tmp_path, sample):
+    folder = tiny_mnist(tmp_path, sample)
 
     whole = tmp_path / "whole.json"
     run(command(folder, tmp_path / "whole", whole, "--distortions", "without"))
@@ -89,12 +95,7 @@ def test_the_reproduction_script_reports_skips_finished_runs_and_resumes_a_kille
 def test_the_ablation_walks_to_todays_default_one_row_at_a_time(tmp_path, sample):
     import lenet
 
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    tiny = {"x_train": sample.x_train[:600], "y_train": sample.y_train[:600]}
-    tiny |= {"x_test": sample.x_test[:100], "y_test": sample.y_test[:100]}
-    for key, stem in IDX_FILES.items():
-        write_idx(folder / f"{stem}.gz", tiny[key])
+    folder = tiny_mnist(tmp_path, sample)
     out, runs = tmp_path / "ablation.json", tmp_path / "runs"
     flags = ["--data", str(folder), "--passes", "1", "--epochs", "1", "--runs", str(runs), "--out", str(out)]
     run([sys.executable, str(ROOT / "scripts" / "ablation_1998.py"), *flags])
