@@ -110,3 +110,19 @@ def test_the_ablation_walks_to_todays_default_one_row_at_a_time(tmp_path, sample
     assert rows[-1]["test_error"] == 1.0 - default["test"]["accuracy"]
     printed = run([sys.executable, str(ROOT / "scripts" / "ablation_1998.py"), *flags])
     assert "test error" not in printed and json.loads(out.read_text())["rows"] == rows
+
+
+@pytest.mark.slow
+def test_an_extra_row_with_another_mu_is_labelled_and_kept_apart(tmp_path, sample):
+    folder, runs = tiny_mnist(tmp_path, sample), tmp_path / "runs"
+    flags = ("--distortions", "without", "--epochs", "1")  # the last --epochs counts
+    paper, extra = tmp_path / "paper.json", tmp_path / "mu.json"
+    run(command(folder, runs, paper, *flags))
+    run(command(folder, runs, extra, *flags, "--mu", "0.2"))
+    (at_paper,) = json.loads(paper.read_text())["runs"]
+    (at_extra,) = json.loads(extra.read_text())["runs"]
+    assert (at_paper["mu"], at_extra["mu"]) == (0.02, 0.2)
+    assert at_paper["history"]["loss"] != at_extra["history"]["loss"]  # mu reached the training
+    assert (runs / "seed-0_mu0.2" / "results.json").is_file()
+    refused = subprocess.run(command(folder, runs, extra, *flags), capture_output=True, text=True, env=environment())
+    assert refused.returncode == 2 and "another mu" in refused.stderr
