@@ -34,6 +34,7 @@ _PUBLIC = {
     "lite": "LiteModel to_lite",
     "model": "build_lenet5",
     "model_file": "load_model predict_probabilities",
+    "pad": "DrawPad",
     "plots": "plot_confusion_matrix plot_digits plot_feature_maps plot_filters plot_history plot_learning_rate "
     "plot_misclassified plot_per_class_accuracy plot_prediction plot_top_activations",
     "training": "augment compile_with_recipe evaluate fit learning_rate_schedule set_seed steps_per_epoch "

@@ -20,20 +20,16 @@ BOX = 20  # the side the ink's longer side is scaled to
 # An image whose strongest ink is under NO_INK (of full intensity, background removed) is blank.
 INK_THRESHOLD = 0.3
 NO_INK = 0.1
+# A drawing whose ink spans less than this fraction of the image's shorter side is a dot, not a digit.
+DOT_FRACTION = 0.1
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
 def mnist_style(array: np.ndarray) -> np.ndarray:
     """MNIST-style uint8 (28, 28), white ink on black, from any 2-D or 3-D (H, W, C) image array;
-    blank for an image without ink (all one colour)."""
-    gray = _unit_gray(np.asarray(array))
-    # Ink 0-1 on a 0 background: inverted when the background (the border's median) is light, and
-    # its level subtracted, so that grey paper becomes black like MNIST's background.
-    background = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
-    if background > 0.5:
-        gray, background = 1.0 - gray, 1.0 - background
-    ink = np.clip((gray - background) / (1.0 - background), 0.0, 1.0) if background < 1.0 else np.zeros_like(gray)
+    blank for an image without ink (all one colour). The one preprocessing of `lenet predict` and the DrawPad."""
+    ink = _ink(array)
     digit = np.zeros((SIZE, SIZE), dtype=np.uint8)
     peak = float(ink.max())
     if peak < NO_INK:
@@ -52,6 +48,33 @@ def mnist_style(array: np.ndarray) -> np.ndarray:
     top, left = int(np.clip(top, 0, SIZE - height)), int(np.clip(left, 0, SIZE - width))
     digit[top : top + height, left : left + width] = scaled
     return digit
+
+
+def drawing_problem(array: np.ndarray) -> str | None:
+    """Why a drawing cannot be read as a digit (nothing drawn, only a dot, ink on every edge), in one sentence for
+    the person drawing, or None; judged on the ink mnist_style would scale."""
+    ink = _ink(array)
+    peak = float(ink.max())
+    if peak < NO_INK:
+        return "Nothing drawn yet: draw one digit, 0 to 9, in the box."
+    marked = ink >= INK_THRESHOLD * peak
+    rows, columns = np.nonzero(marked)
+    # Scaled to 20x20, ink this small is a blob whose shape the model cannot read (a dot is one pen width).
+    if max(np.ptp(rows), np.ptp(columns)) + 1 < min(marked.shape) * DOT_FRACTION:
+        return "Only a dot: draw the digit larger, about as tall as the box."
+    if marked[0].any() and marked[-1].any() and marked[:, 0].any() and marked[:, -1].any():
+        return "The drawing touches every edge of the box: draw one digit, smaller, inside it."
+    return None
+
+
+def _ink(array: np.ndarray) -> np.ndarray:
+    """Ink float64 (H, W), 0-1 on a 0 background: inverted when the background (the border's median) is light, and
+    its level subtracted, so that grey paper becomes black like MNIST's background."""
+    gray = _unit_gray(np.asarray(array))
+    background = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+    if background > 0.5:
+        gray, background = 1.0 - gray, 1.0 - background
+    return np.clip((gray - background) / (1.0 - background), 0.0, 1.0) if background < 1.0 else np.zeros_like(gray)
 
 
 def _unit_gray(array: np.ndarray) -> np.ndarray:
