@@ -34,6 +34,8 @@ from lenet.startup import CPP_LOG_LINE
 warnings.filterwarnings("ignore", message="Cell is missing an id field")
 # Terminal colour and style codes, e.g. Keras's bold step counts: "\x1b[1m860/860\x1b[0m".
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# A widget's output (lenet.DrawPad): saved without its state, it would show an error where the picture is.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def clean_outputs(cell) -> list[str]:
@@ -54,6 +56,8 @@ def clean_outputs(cell) -> list[str]:
             output.text = text
         elif "text/plain" in output.get("data", {}):
             output.data["text/plain"] = ANSI_CODE.sub("", output.data["text/plain"])
+        if WIDGET_VIEW in output.get("data", {}) and "image/png" in output.data:
+            del output.data[WIDGET_VIEW]  # a widget lives only with its kernel: keep the picture it came with
         kept.append(output)
     cell.outputs = kept
     return dropped
