@@ -50,6 +50,19 @@ def test_the_pad_opens_on_the_shipped_drawing_read_and_pictured(pad):
     assert data["image/png"]  # and a picture of it where they cannot (a headless run, a saved notebook)
 
 
+def test_a_saved_notebook_keeps_the_pads_picture_not_the_widget(pad):
+    import nbformat
+
+    from tools.run_notebook import WIDGET_VIEW, clean_outputs
+
+    data, metadata = pad._repr_mimebundle_()
+    cell = nbformat.v4.new_code_cell(
+        "pad", outputs=[nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+    )
+    clean_outputs(cell)  # as tools/run_notebook.py saves the notebook
+    assert WIDGET_VIEW not in cell.outputs[0].data and cell.outputs[0].data["image/png"] == data["image/png"]
+
+
 def test_the_pad_reads_the_drawn_digits(pad):
     answers = [draw(pad, render(strokes, pen))["answer"] for _digit, pen, strokes in DIGITS]
     right = sum(answer == digit for answer, (digit, _pen, _strokes) in zip(answers, DIGITS, strict=True))
