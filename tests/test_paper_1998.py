@@ -126,3 +126,18 @@ def test_an_extra_row_with_another_mu_is_labelled_and_kept_apart(tmp_path, sampl
     assert (runs / "seed-0_mu0.2" / "results.json").is_file()
     refused = subprocess.run(command(folder, runs, extra, *flags), capture_output=True, text=True, env=environment())
     assert refused.returncode == 2 and "another mu" in refused.stderr
+
+
+@pytest.mark.slow
+def test_the_curvature_diagnosis_reports_steps_tails_and_held_out_errors(tmp_path, sample):
+    folder, out = tiny_mnist(tmp_path, sample), tmp_path / "curvature.json"
+    flags = ["--data", str(folder), "--passes", "1", "--hold-out", "100", "--every", "250", "--out", str(out)]
+    printed = run([sys.executable, str(ROOT / "scripts" / "sdlm_curvature.py"), *flags, "--mu", "0.1"])
+    report = json.loads(out.read_text())
+    (record,) = report["passes"]
+    assert report["mu"] == 0.1 and record["eta"] == 0.0005 and "held-out error every 250 digits" in printed
+    assert [seen for seen, _ in record["held_out_error"]] == [250, 500]  # 600 digits, 100 held out
+    assert set(record["tails"]) == {"c1", "s2", "c3", "s4", "c5", "f6"}
+    assert all(0 <= share <= 1 for share in record["tails"].values())
+    for steps in record["steps"].values():  # eta / (mu + h) with h >= 0: never above eta / mu
+        assert 0 < steps["min"] <= steps["median"] <= steps["max"] <= 0.0005 / 0.1 * (1 + 1e-6)
