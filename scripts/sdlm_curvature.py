@@ -59,10 +59,10 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "reports" / "sdlm_curvature.json"))
     args = parser.parse_args()
 
+    import lenet  # first: its pins must precede TensorFlow's start
     import numpy as np
     import tensorflow as tf
 
-    import lenet
     from lenet import sdlm
     from lenet.artifacts import save_json
 
