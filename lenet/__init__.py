@@ -8,15 +8,10 @@ Public names are imported on first use (PEP 562), so `import lenet` and `python 
 """
 
 import importlib
-import os
 
 from lenet import reproducibility, startup
 
-# Hide TensorFlow's C++ log (INFO, WARNING and ERROR): without a GPU its one error is the
-# harmless "failed call to cuInit". Python exceptions still say what went wrong; set
-# TF_CPP_MIN_LOG_LEVEL=0 to see the C++ log, e.g. to debug a GPU setup. Lines that TensorFlow
-# prints while it loads, before it reads this setting, cannot be hidden.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", startup.QUIET_LEVEL)
+startup.hide_cpp_log()  # TensorFlow's C++ log, unless TF_CPP_MIN_LOG_LEVEL asks for it (lenet/startup.py)
 # Before TensorFlow is imported: oneDNN's kernels on, one intra-op thread and oneDNN capped
 # at AVX2, for the same numbers on every x86-64 machine (lenet/reproducibility.py).
 reproducibility.apply_pins()
@@ -27,7 +22,7 @@ _PUBLIC = {
     "artifacts": "load_results save_figure save_json",
     "checkpoint": "checkpoint_dir",
     "config": "config_from_parameters parameters_from_env Recipe RECIPES TrainConfig",
-    "data": "load_mnist Mnist read_idx Split split_validation write_idx",
+    "data": "load_mnist Mnist read_idx Split split_validation",
     "errors": "CheckpointError ConfigError DataError ImageError LiteError ModelError TrainingError",
     "experiment": "build_results compiled_lenet5 prepare_data save_artifacts strategy_for train_and_evaluate",
     "images": "load_digit mnist_style",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from lenet.data import NUM_CLASSES
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 10) -> np.ndarray:
-    """Counts int64 (num_classes, num_classes): rows are true classes, columns predictions."""
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Counts int64 (10, 10): rows are true classes, columns predictions."""
+    matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     np.add.at(matrix, (np.asarray(y_true, dtype=np.intp), np.asarray(y_pred, dtype=np.intp)), 1)
     return matrix
 

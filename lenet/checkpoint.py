@@ -9,7 +9,7 @@ import keras
 
 from lenet import artifacts
 from lenet.config import TrainConfig
-from lenet.data import Split, arrays_sha256
+from lenet.data import Split
 from lenet.errors import CheckpointError
 from lenet.progress import EpochRecord
 
@@ -47,7 +47,7 @@ class Checkpoint(EpochRecord):
         # As state.json holds it: the run's epochs and validation size, whether given or left to the recipe.
         resolved = {"epochs": config.resolved_epochs, "validation_size": len(split.y_val)}
         self.config = {**json.loads(json.dumps(config.to_dict())), **resolved}
-        self.fingerprint = arrays_sha256((split.x_train, split.y_train, split.x_val, split.y_val))
+        self.fingerprint = split.fingerprint
 
     def restore(self, model: keras.Model) -> "Checkpoint":
         """Load the saved state, if any, into this record and a compiled model. Another run's checkpoint is refused,

@@ -415,7 +415,7 @@ def run_reproduce(arguments: argparse.Namespace) -> int:
     print(f"reproducing {arguments.results}: recipe {config.recipe!r}, seed {config.seed}, {epochs} epochs")
     with tempfile.TemporaryDirectory(prefix="lenet-reproduce-") as scratch:
         settings = {"verbose": 0, "callbacks": [EpochLines()], "evaluate_test": recorded.get("test") is not None}
-        again = train_and_evaluate(config, source, arguments.out or scratch, **settings)
+        again = train_and_evaluate(config, data, arguments.out or scratch, **settings)  # loaded and hashed once
     lines = differences(recorded, again)
     different = [line.split(":")[0] for line in lines if "DIFFERENT" in line]
     print("\n".join(lines))

@@ -1,9 +1,10 @@
 """MNIST-layout data: the Keras download, Fashion-MNIST, a local .npz, a directory of IDX files or
-the shipped sample, each checked the same way; and reading and writing IDX files."""
+the shipped sample, each checked the same way; and reading IDX files."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import os
@@ -53,7 +54,7 @@ class Mnist:
     source: str
     class_names: tuple[str, ...] = DIGIT_NAMES
 
-    @property
+    @functools.cached_property  # the arrays are never changed in place: hashed once per data object
     def fingerprint(self) -> str:
         """sha256 over the four arrays' bytes: names the content, not the file."""
         return arrays_sha256(getattr(self, key) for key in IDX_FILES)
@@ -85,6 +86,12 @@ class Split:
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.y_train), "validation": len(self.y_val), "test": len(self.y_test)}
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """sha256 over the training and validation arrays: what a checkpoint records of its run's data and checks
+        when the run resumes."""
+        return arrays_sha256((self.x_train, self.y_train, self.x_val, self.y_val))
 
 
 def load_mnist(source: str | os.PathLike = "keras") -> Mnist:
@@ -245,13 +252,3 @@ def read_idx(path: str | Path) -> np.ndarray:
     if len(content) - header != expected:
         raise DataError(f"{path}: holds {len(content) - header} data bytes, its header {shape} says {expected}")
     return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
-
-
-def write_idx(path: str | Path, array: np.ndarray) -> Path:
-    """Write a uint8 array as an IDX file, gzip-compressed if the name ends in .gz."""
-    path = Path(path)
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    content = struct.pack(f">HBB{array.ndim}I", 0, 0x08, array.ndim, *array.shape) + array.tobytes()
-    with (gzip.open if path.suffix == ".gz" else open)(path, "wb") as stream:
-        stream.write(content)
-    return path

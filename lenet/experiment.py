@@ -20,9 +20,9 @@ from lenet.training import compile_with_recipe, evaluate, fit, set_seed, steps_p
 Results = dict[str, Any]  # results.json's content
 
 
-def prepare_data(source: str, config: TrainConfig) -> tuple[Mnist, Split]:
-    """The data source, and its split with the configured validation set held out."""
-    data = load_mnist(source)
+def prepare_data(source: str | Mnist, config: TrainConfig) -> tuple[Mnist, Split]:
+    """The data source (or data already loaded), and its split with the configured validation set held out."""
+    data = source if isinstance(source, Mnist) else load_mnist(source)
     return data, split_validation(data, config.resolved_validation_size(len(data.y_train)))
 
 
@@ -32,10 +32,10 @@ def strategy_for(config: TrainConfig) -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy() if config.strategy == "mirrored" else tf.distribute.get_strategy()
 
 
-def compiled_lenet5(config: TrainConfig, split: Split, num_classes: int = 10) -> keras.Model:
+def compiled_lenet5(config: TrainConfig, split: Split) -> keras.Model:
     """LeNet-5 built and compiled for `split` in `config.strategy`'s scope, so its state is on every replica."""
     with strategy_for(config).scope():
-        model = build_lenet5(num_classes, variant=config.variant, mixed_precision=config.mixed_precision)
+        model = build_lenet5(config.variant, mixed_precision=config.mixed_precision)
         if uses_sdlm(config):
             return compile_for_sdlm(model)
         return compile_with_recipe(model, config, steps_per_epoch(len(split.y_train), config.batch_size))
@@ -77,7 +77,7 @@ def save_artifacts(output_dir: str | Path, results: Results, model: keras.Model 
 
 def train_and_evaluate(
     config: TrainConfig,
-    source: str,
+    source: str | Mnist,
     output_dir: str | Path,
     verbose: str | int = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None,

@@ -64,19 +64,19 @@ class LiteModel:
 
 
 def to_lite(model: Any, check_images: np.ndarray) -> LiteModel:
-    """`model`'s traced softmax(model(images)) (predict_probabilities') as LiteRT, for uint8 images, once its
+    """`model`'s traced softmax(model(images)) (training.probabilities') as LiteRT, for uint8 images, once its
     probabilities on `check_images` (uint8 (N, 28, 28), e.g. the test set) agree with Keras's; else LiteError."""
     import tensorflow as tf
 
-    from lenet.model_file import predict_probabilities
-    from lenet.training import probability_function
+    from lenet.training import probabilities, probability_function
 
     # The converter freezes the variables its trackable holds: the tf.Variables inside Keras 3's own variables.
     holder = tf.Module()
     holder.weights = [variable.value for variable in model.variables]
     function = probability_function(model, np.dtype(np.uint8))
     lite = LiteModel(tf.lite.TFLiteConverter.from_concrete_functions([function], holder).convert())
-    expected, actual = predict_probabilities(model, check_images), lite.probabilities(check_images[..., np.newaxis])
+    images = check_images[..., np.newaxis]
+    expected, actual = probabilities(model, images), lite.probabilities(images)
     different = int((expected.argmax(axis=1) != actual.argmax(axis=1)).sum())
     largest = float(np.abs(expected - actual).max()) if len(expected) else 0.0
     lite.check = {"images": len(expected), "different_predictions": different, "max_probability_difference": largest}

@@ -11,8 +11,8 @@ from lenet.reproducibility import check_float16
 POOLING = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}
 
 
-def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision: bool = False) -> keras.Sequential:
-    """An uncompiled LeNet-5 from raw 0-255 images (N, 28, 28, 1) to logits (N, num_classes).
+def build_lenet5(variant: str = "modern", mixed_precision: bool = False) -> keras.Sequential:
+    """An uncompiled LeNet-5 from raw 0-255 images (N, 28, 28, 1) to the logits of the 10 digits (N, 10).
 
     Scaling is the first layer, so a saved model takes MNIST-style uint8 pixels as they are. `mixed_precision`
     computes in float16, set per layer (no global policy leaks), except the float32 logits the loss is taken on; on a
@@ -22,8 +22,8 @@ def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision
         check_float16("mixed precision")
     activation, pooling_name, _description = VARIANTS[one_of("variant", variant, VARIANTS)]
     if variant == PAPER_VARIANT:
-        if num_classes != 10 or mixed_precision:
-            raise ConfigError(f"{PAPER_VARIANT} has 10 fixed RBF outputs and computes in float32 only")
+        if mixed_precision:
+            raise ConfigError(f"{PAPER_VARIANT} computes in float32 only (its RBF outputs and loss)")
         from lenet.paper import build_lenet5_1998
 
         return build_lenet5_1998()
@@ -41,7 +41,7 @@ def build_lenet5(num_classes: int = 10, variant: str = "modern", mixed_precision
             layers.Conv2D(120, 5, activation=activation, name="c5", dtype=policy),
             layers.Flatten(name="flatten", dtype=policy),
             layers.Dense(84, activation=activation, name="f6", dtype=policy),
-            layers.Dense(num_classes, name="logits", dtype="float32" if mixed_precision else None),
+            layers.Dense(10, name="logits", dtype="float32" if mixed_precision else None),
         ],
         name="lenet5" if variant == "modern" else f"lenet5_{variant}",
     )

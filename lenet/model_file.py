@@ -82,13 +82,10 @@ def shipped_lite_matches() -> bool:
 
 def predict_probabilities(model: Any, x: np.ndarray) -> np.ndarray:
     """Class probabilities float32 (N, 10) for uint8 images (N, 28, 28). A LiteModel runs LiteRT, 10x faster per
-    image, within lite.TOLERANCE and without TensorFlow; a Keras model its traced softmax (training's
-    probability_function), in batches of training.EVALUATION_BATCH_SIZE."""
+    image, within lite.TOLERANCE and without TensorFlow; a Keras model its traced softmax (training.probabilities)."""
     images = np.asarray(x)[..., np.newaxis]
     if isinstance(model, LiteModel):
         return model.probabilities(images)
-    from lenet.training import EVALUATION_BATCH_SIZE, probability_function  # only now: it imports TensorFlow
+    from lenet.training import probabilities  # only now: it imports TensorFlow
 
-    probabilities, size = probability_function(model, images.dtype), EVALUATION_BATCH_SIZE
-    batches = [probabilities(images[start : start + size]).numpy() for start in range(0, len(images), size)]
-    return np.concatenate(batches) if batches else np.zeros((0, model.output_shape[-1]), np.float32)
+    return probabilities(model, images)

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from lenet.config import EVALUATION_BATCH_SIZE
+
 
 def plot_history(history: dict[str, Sequence[float]]) -> Figure:
     """Accuracy and loss side by side, train vs validation (train alone for a run without a validation set),
@@ -141,11 +143,12 @@ def plot_learning_rate(schedule: float | Callable[[np.ndarray], Any], epochs: in
 
 
 def layer_outputs(model: Any, images: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """The named layers' outputs float32 (N, H, W, C) for uint8 images (N, 28, 28), 1,024 images at a time."""
+    """The named layers' outputs float32 (N, H, W, C) for uint8 images (N, 28, 28), in evaluation batches."""
     import keras
 
     extractor = keras.Model(model.inputs[0], {name: model.get_layer(name).output for name in names})
-    batches = [extractor(images[i : i + 1024, ..., np.newaxis], training=False) for i in range(0, len(images), 1024)]
+    size = EVALUATION_BATCH_SIZE
+    batches = [extractor(images[i : i + size, ..., np.newaxis], training=False) for i in range(0, len(images), size)]
     return {name: np.concatenate([np.asarray(batch[name], np.float32) for batch in batches]) for name in names}
 
 

@@ -17,11 +17,19 @@ CPP_LOG_LINE = re.compile(
     r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
     r"|WARNING: Attempting to use a delegate that only supports static-sized tensors .*)\n?"
 )
-QUIET_LEVEL = "3"  # lenet/__init__.py's default TF_CPP_MIN_LOG_LEVEL: any other value asks for the log
+QUIET_LEVEL = "3"  # lenet's default TF_CPP_MIN_LOG_LEVEL: any other value asks for the log
+
+
+def hide_cpp_log() -> None:
+    """Hide TensorFlow's C++ log (INFO, WARNING and ERROR) unless the user set TF_CPP_MIN_LOG_LEVEL: without a GPU its
+    one error is the harmless "failed call to cuInit". Python exceptions still say what went wrong; set
+    TF_CPP_MIN_LOG_LEVEL=0 to see the C++ log, e.g. to debug a GPU setup. Lines that TensorFlow prints while it loads,
+    before it reads this setting, cannot be hidden (start_up_log_hidden keeps them off the command line's stderr)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)
 
 
 def log_wanted() -> bool:
-    return os.environ.get("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL) != QUIET_LEVEL
+    return os.environ.get("TF_CPP_MIN_LOG_LEVEL") != QUIET_LEVEL
 
 
 @contextlib.contextmanager

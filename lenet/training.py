@@ -11,12 +11,11 @@ import tensorflow as tf
 from keras.optimizers.schedules import CosineDecay, LearningRateSchedule
 
 from lenet.checkpoint import Checkpoint
-from lenet.config import Recipe, TrainConfig
+from lenet.config import EVALUATION_BATCH_SIZE, Recipe, TrainConfig
 from lenet.data import ALIGNMENT, Split
 from lenet.errors import TrainingError
 from lenet.progress import EpochRecord
 
-EVALUATION_BATCH_SIZE = 1024  # large for speed; it changes nothing but summation order
 # Batches run per call into TensorFlow at most. Each call costs a Python round trip and callback dispatch,
 # for LeNet-5 some 60% of the step itself (benchmarks/README.md).
 MAX_STEPS_PER_EXECUTION = 100
@@ -184,9 +183,8 @@ _PROBABILITY_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def probability_function(model: keras.Model, dtype: np.dtype) -> tf.types.experimental.ConcreteFunction:
-    """softmax(model(images)) traced once per model and dtype, for any batch size: model_file.predict_probabilities'
-    Keras path (`model.predict` builds a dataset and an iterator per call, some 20 ms), and what `lenet export`
-    converts."""
+    """softmax(model(images)) traced once per model and dtype, for any batch size: what `probabilities` runs
+    (`model.predict` builds a dataset and an iterator per call, some 20 ms), and what `lenet export` converts."""
     functions = _PROBABILITY_FUNCTIONS.setdefault(model, {})
     if dtype not in functions:
         reference = weakref.ref(model)  # so the cache does not keep the model alive
@@ -195,3 +193,10 @@ def probability_function(model: keras.Model, dtype: np.dtype) -> tf.types.experi
             lambda batch: tf.nn.softmax(reference()(batch, training=False)), input_signature=[signature]
         ).get_concrete_function()
     return functions[dtype]
+
+
+def probabilities(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities float32 (N, 10) of a Keras model for images (N, 28, 28, 1), in evaluation batches."""
+    function, size = probability_function(model, images.dtype), EVALUATION_BATCH_SIZE
+    batches = [function(images[start : start + size]).numpy() for start in range(0, len(images), size)]
+    return np.concatenate(batches) if batches else np.zeros((0, model.output_shape[-1]), np.float32)

@@ -1,8 +1,10 @@
+import dataclasses
+
 import pytest
 
 import lenet
 from lenet import config as config_module
-from lenet.config import Recipe, config_from_parameters, parameters_from_env
+from lenet.config import Recipe, config_from_parameters, field_type, parameters_from_env
 
 
 def test_defaults_are_the_documented_recipe():
@@ -32,15 +34,30 @@ def test_nonsense_values_are_refused(field, value):
         lenet.TrainConfig(**{field: value})
 
 
+# A value other than the default for each str field (any other field's is derived from its type below).
+OTHER_CHOICES = {"recipe": "original", "variant": "lenet5-1998", "strategy": "mirrored"}
+
+
+def other_value(config_field: dataclasses.Field) -> tuple[str, object]:
+    """(LENET_<FIELD>'s text, the value it must give) for a value that is not the field's default."""
+    kind = field_type(config_field)
+    if kind is bool:
+        return "yes", not config_field.default
+    if kind is str:
+        return OTHER_CHOICES[config_field.name], OTHER_CHOICES[config_field.name]  # a new str field: add it above
+    return {int: ("3", 3), float: ("0.01", 0.01)}[kind]
+
+
 def test_every_field_is_read_from_its_environment_variable(monkeypatch):
-    """LENET_<FIELD> for every TrainConfig field, derived from the field: none can be forgotten."""
-    values = {"LEARNING_RATE": ("0.01", 0.01), "VALIDATION_SIZE": ("none", None), "SEED": ("7", 7)}
-    for name, (raw, _value) in values.items():
-        monkeypatch.setenv(f"LENET_{name}", raw)
-    params = parameters_from_env(VALIDATION_SIZE=100)
-    assert {name: params[name] for name in values} == {name: value for name, (_raw, value) in values.items()}
-    config = config_from_parameters(params)
-    assert (config.learning_rate, config.validation_size, config.seed) == (0.01, None, 7)
+    """LENET_<FIELD> for every TrainConfig field, the cases derived from the dataclass: none can be forgotten."""
+    expected = {}
+    for config_field in dataclasses.fields(lenet.TrainConfig):
+        raw, expected[config_field.name] = other_value(config_field)
+        assert expected[config_field.name] != config_field.default
+        monkeypatch.setenv(f"LENET_{config_field.name.upper()}", raw)
+    assert config_from_parameters(parameters_from_env(SEED=7)) == lenet.TrainConfig(**expected)
+    monkeypatch.setenv("LENET_VALIDATION_SIZE", "none")  # unset: the recipe's or the default hold-out
+    assert parameters_from_env(VALIDATION_SIZE=100)["VALIDATION_SIZE"] is None
 
 
 def test_environment_overrides_notebook_parameters(monkeypatch):
@@ -58,13 +75,7 @@ def test_a_malformed_environment_value_names_the_variable(monkeypatch):
         parameters_from_env(BATCH_SIZE=64)
 
 
-def test_variant_strategy_and_mixed_precision_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("LENET_VARIANT", "lenet5-1998")
-    monkeypatch.setenv("LENET_STRATEGY", "mirrored")
-    monkeypatch.setenv("LENET_MIXED_PRECISION", "True")
-    config = config_from_parameters(parameters_from_env(EPOCHS=2))
-    expected = (2, "lenet5-1998", "mirrored", True)
-    assert (config.epochs, config.variant, config.strategy, config.mixed_precision) == expected
+def test_switches_and_choices_from_the_environment_are_checked(monkeypatch):
     monkeypatch.setenv("LENET_MIXED_PRECISION", "0")
     assert config_from_parameters(parameters_from_env()).mixed_precision is False
     monkeypatch.setenv("LENET_MIXED_PRECISION", "maybe")

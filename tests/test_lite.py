@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import lenet
-from lenet import cli, lite, model_file
+from lenet import cli, lite, model_file, training
 from lenet.data import file_sha256
 
 SHIPPED_CHECK = lite.check_path(model_file.SHIPPED_LITE)
@@ -48,8 +48,8 @@ def test_a_converted_model_agrees_with_keras_at_every_batch_size(keras_model, sa
 def test_a_lite_model_that_predicts_otherwise_is_refused(keras_model, sample, monkeypatch):
     lenet.set_seed(4)
     other = lenet.build_lenet5()
-    keras_probabilities = model_file.predict_probabilities
-    monkeypatch.setattr(model_file, "predict_probabilities", lambda model, x: keras_probabilities(other, x))
+    keras_probabilities = training.probabilities
+    monkeypatch.setattr(training, "probabilities", lambda model, images: keras_probabilities(other, images))
     with pytest.raises(lenet.LiteError, match="differs from the Keras model"):
         lenet.to_lite(keras_model, sample.x_test[:100])
 

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import keras
@@ -57,15 +58,19 @@ def test_the_notebooks_cells_give_lenet_trains_numbers(trained_on_sample, tmp_pa
 SCHEDULE_CELL = next(cell for cell in code_cells() if "schedule = " in cell)
 
 
-# The recipes the notebook trains: Adam's (an SDLM recipe is pointed to the command line, tests/test_sdlm.py).
-ADAM_RECIPES = sorted(name for name, recipe in lenet.RECIPES.items() if recipe.optimizer == "adam")
+# The recipes whose schedule the notebook writes out in Keras (the others it takes from lenet.learning_rate_schedule).
+NOTEBOOK_SCHEDULES = sorted(
+    name for name, recipe in lenet.RECIPES.items() if recipe.schedule == "cosine" and not recipe.warmup_epochs
+)
 
 
-@pytest.mark.parametrize("recipe", ADAM_RECIPES)
+@pytest.mark.parametrize("recipe", NOTEBOOK_SCHEDULES)
 def test_the_notebooks_learning_rate_is_the_recipes_at_every_step(recipe, sample):
     config = lenet.TrainConfig(recipe=recipe, epochs=2)
     split = lenet.split_validation(sample, config.resolved_validation_size(len(sample.y_train)))
-    namespace = run_cells([SCHEDULE_CELL], {"config": config, "split": split, "lenet": lenet, "keras": keras})
+    # A lenet without learning_rate_schedule: the cell's own Keras code must make the schedule compared below.
+    shown = types.SimpleNamespace(steps_per_epoch=lenet.steps_per_epoch, plot_learning_rate=lambda *arguments: None)
+    namespace = run_cells([SCHEDULE_CELL], {"config": config, "split": split, "lenet": shown, "keras": keras})
     steps_per_epoch = lenet.steps_per_epoch(len(split.y_train), config.batch_size)
     expected = lenet.learning_rate_schedule(config.recipe_settings, config.epochs, steps_per_epoch)
     steps = range(config.epochs * steps_per_epoch + 1)

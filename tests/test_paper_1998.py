@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lenet.data import IDX_FILES, write_idx
+from lenet.data import IDX_FILES
+from test_idx import write_idx  # tests/ is on sys.path (pytest's prepend import mode)
 
 ROOT = Path(__file__).resolve().parents[1]
 

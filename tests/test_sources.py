@@ -12,7 +12,8 @@ import pytest
 
 import lenet
 from lenet import cli
-from lenet.data import IDX_FILES, aligned, write_idx
+from lenet.data import IDX_FILES, aligned
+from test_idx import write_idx  # tests/ is on sys.path (pytest's prepend import mode)
 
 TRAIN, TEST = 640, 100  # a few batches each: enough for one real epoch in about a second
 

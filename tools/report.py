@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from lenet.config import VARIANTS
+from lenet import sweep
+from lenet.sweep import mean_sd
 
 # LeCun et al. (1998), Section III (Fig. 9): LeNet-5's test error without and with distorted training digits.
 PAPER_1998_TEST_ERROR = {False: 0.0095, True: 0.008}
@@ -82,7 +84,7 @@ def spread_markdown(spread: dict[str, Any]) -> str:
             f"| {run['seed']} | {run['test_accuracy']:.2%} | {run['test_loss']:.4f} | {run['seconds_per_epoch']:.1f} |"
         )
     summary = spread["summary"]
-    lines.append(f"| **mean ± sd** | **{summary['mean']:.2%} ± {summary['std']:.2%}** | | |")
+    lines.append(f"| **mean ± sd** | **{mean_sd(summary)}** | | |")
     return "\n".join(lines)
 
 
@@ -124,7 +126,7 @@ def variants_markdown(comparison: dict[str, Any]) -> str:
         summary = result["summary"]
         seeds = ", ".join(str(run["seed"]) for run in result["runs"])
         lines.append(
-            f"| {variant} | {descriptions.get(variant, '')} | **{summary['mean']:.2%} ± {summary['std']:.2%}** "
+            f"| {variant} | {descriptions.get(variant, '')} | **{mean_sd(summary)}** "
             f"| {summary['min']:.2%} - {summary['max']:.2%} | {summary['n']} (seeds {seeds}) "
             f"| {result['seconds_per_epoch']:.1f} |"
         )
@@ -169,7 +171,7 @@ def study_markdown(study: dict[str, Any]) -> str:
         label = f"**{name}** (chosen)" if name == study["chosen"] else name
         lines.append(
             f"| {rank} | {label} | {recipe_description(candidate['recipe'])} "
-            f"| {candidate['mean_val_accuracy']:.2%} ± {candidate['std_val_accuracy']:.2%} "
+            f"| {mean_sd({'mean': candidate['mean_val_accuracy'], 'std': candidate['std_val_accuracy']})} "
             f"| {candidate['mean_val_loss']:.4f} |"
         )
     return "\n".join(lines)
@@ -193,7 +195,7 @@ def recipes_markdown(spreads: list[dict[str, Any]]) -> str:
         name = spread["config"].get("recipe", "original")
         default = next((run["test_accuracy"] for run in runs if run["seed"] == 42), None)
         lines.append(
-            f"| `{name}` | **{summary['mean']:.2%} ± {summary['std']:.2%}** | {summary['min']:.2%} - {summary['max']:.2%} "
+            f"| `{name}` | **{mean_sd(summary)}** | {summary['min']:.2%} - {summary['max']:.2%} "
             f"| {'' if default is None else f'{default:.2%}'} | {', '.join(str(run['seed']) for run in runs)} |"
         )
     lines.append(f"| the original notebook (validated on the test set) | {ORIGINAL_NOTEBOOK_TEST_ACCURACY:.2%} | | | |")
@@ -224,7 +226,7 @@ def paper_markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {label} | {paper} | not yet run | |")
             continue
         errors = [run["test_error"] for run in runs]
-        here = f"**{statistics.mean(errors):.2%} ± {statistics.stdev(errors) if len(errors) > 1 else 0.0:.2%}**"
+        here = f"**{mean_sd(sweep.spread(errors))}**"
         listed = ", ".join(f"{run['seed']}: {run['test_error']:.2%}" for run in runs)
         lines.append(f"| {label} | {paper} | {here} | {len(runs)} ({listed}) |")
     return "\n".join(lines)
