@@ -24,9 +24,7 @@ import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-BATCH_SIZE = 64
+from run import BATCH_SIZE, torch_model  # benchmarks/run.py: the same batch and PyTorch LeNet-5
 # Multiply-adds per image of LeNet-5's forward pass (c1, c3, c5, f6, logits), times 2 for
 # FLOPs, times 3 for forward + backward (the backward pass is about twice the forward).
 FORWARD_MACS = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 120 * 400 + 120 * 84 + 84 * 10
@@ -47,24 +45,35 @@ def per_step_ms(run, steps: int, seconds: float = 3.0, name: str | None = None) 
     return (time.perf_counter() - start) / (calls * steps) * 1000
 
 
-def keras_steps(loop_steps: int, step_only: bool = False) -> dict[str, float]:
-    import keras
-    import lenet  # sets TensorFlow's environment as every lenet run has it
+def random_batch():
+    """A batch of BATCH_SIZE random uint8 images (B, 28, 28, 1) and int32 labels, the same every time."""
     import numpy as np
-    import tensorflow as tf
 
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8)
-    y = rng.integers(0, 10, BATCH_SIZE).astype(np.int32)
+    return rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, BATCH_SIZE).astype(np.int32)
+
+
+def compiled_lenet5(deterministic: bool = True):
+    """lenet's LeNet-5 compiled with its default recipe, seeded, with op determinism unless not `deterministic`."""
+    import keras
+    import lenet
+
+    if deterministic:
+        lenet.set_seed(0)
+    else:
+        keras.utils.set_random_seed(0)
+    return lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
+
+
+def keras_steps(loop_steps: int, step_only: bool = False) -> dict[str, float]:
+    import tensorflow as tf
+
+    x, y = random_batch()
     results = {}
     # XLA first: Keras refuses jit_compile once op determinism is on (and TensorFlow has no
     # deterministic XLA MaxPool gradient), so the XLA timing is of a non-deterministic step.
     for name, jit in (("graph", False),) if step_only else (("xla", True), ("graph", False)):
-        if jit:
-            keras.utils.set_random_seed(0)
-        else:
-            lenet.set_seed(0)
-        model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
+        model = compiled_lenet5(deterministic=not jit)
         model.jit_compile = jit
         if not jit and not step_only:
             results["keras_train_on_batch"] = per_step_ms(lambda: model.train_on_batch(x, y), 1)
@@ -94,8 +103,7 @@ def single_image_calls(threads: int, count: int = 200) -> dict[str, float]:
     import numpy as np
     import tensorflow as tf
 
-    lenet.set_seed(0)
-    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
+    model = compiled_lenet5()
     images = np.random.default_rng(0).integers(0, 256, (count, 28, 28), dtype=np.uint8)
     singles = [images[i : i + 1] for i in range(count)]
     lite = lenet.to_lite(model, images)
@@ -120,8 +128,6 @@ def single_image_calls(threads: int, count: int = 200) -> dict[str, float]:
         import torch
     except ImportError:
         return results
-    from run import torch_model
-
     torch.set_num_threads(threads)
     network = torch_model()
     tensors = [torch.from_numpy(x).float().div_(255).unsqueeze(1) for x in singles]
@@ -164,16 +170,11 @@ def op_profile(loop_steps: int) -> dict[str, float]:
     import glob
     import tempfile
 
-    import lenet
-    import numpy as np
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    lenet.set_seed(0)
-    model = lenet.compile_with_recipe(lenet.build_lenet5(), lenet.TrainConfig(), steps_per_epoch=1)
-    rng = np.random.default_rng(0)
-    data = (tf.constant(rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8)),
-            tf.constant(rng.integers(0, 10, BATCH_SIZE).astype(np.int32)))
+    model = compiled_lenet5()
+    data = tuple(map(tf.constant, random_batch()))
 
     @tf.function
     def loop():
@@ -208,13 +209,11 @@ LAYER_PREFIXES = ("c1", "c3", "c5", "s2", "s4", "f6", "lo")
 def layer_breakdown(loop_steps: int) -> dict[str, float]:
     """Milliseconds per batch of 64 of each layer's forward plus backward, in a compiled loop."""
     import lenet
-    import numpy as np
     import tensorflow as tf
 
     lenet.set_seed(0)
     model = lenet.build_lenet5()
-    rng = np.random.default_rng(0)
-    activation = tf.constant(rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8))
+    activation = tf.constant(random_batch()[0])
     results = {}
     for layer in model.layers:
         inputs = tf.cast(activation, "float32")
@@ -241,7 +240,6 @@ def torch_steps(threads: int) -> dict[str, float]:
         import torch
     except ImportError:
         return {}
-    from run import torch_model
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -3,7 +3,7 @@
     python benchmarks/run.py --data path/to/mnist.npz --out benchmarks/results.json
 
 Paths: (1) `lenet` as the notebook uses it, at lenet's defaults (one intra-op thread, oneDNN
-capped at AVX2: the pins of issue 19, set here in its process until lenet sets them itself);
+capped at AVX2: lenet/reproducibility.py's pins);
 (2) the original notebook's approach (float64 `x / 255.0` arrays into `model.fit`, default
 TensorFlow settings, no `lenet` import); (3) the same LeNet-5 in PyTorch. Every path runs at
 its framework's defaults (for PyTorch: its OpenMP threads spin, `OMP_WAIT_POLICY` unset). Each
@@ -15,8 +15,8 @@ Labelled extra rows, never the headline: `torch+passive` (`OMP_WAIT_POLICY=PASSI
 PyTorch's best setting on a machine shared with other jobs); `lenet+unpinned` (lenet before
 issue 19's pins: TensorFlow's default of one intra-op thread per core, oneDNN's best
 instruction set); `lenet+recipe=NAME` (lenet with `TrainConfig(recipe=NAME)`;
-`lenet+recipe=original` is a default row when TrainConfig has recipes, so the default
-recipe's cost comes from the same run); `lenet+inter1` (one inter-op thread too);
+`lenet+recipe=original` is a default row, so the default recipe's cost comes from the same
+run); `lenet+inter1` (one inter-op thread too);
 `original+onednn0` (TF_ENABLE_ONEDNN_OPTS=0); `torch+threads1`.
 """
 
@@ -36,36 +36,18 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # the driver reads lenet's pins and data (never in a worker of another path)
 BATCH_SIZE = 64
 INFERENCE_BATCH = 1024
-# The headline paths, then the labelled extra rows every full run also measures.
-HEADLINE_PATHS = ("lenet", "original", "torch")
+# The headline paths (lenet, original, torch), with the labelled extra rows every full run also measures:
+# lenet's original recipe (so the default recipe's cost comes from the same run), PyTorch's shared-machine
+# setting and lenet without its pins.
+DEFAULT_PATHS = ("lenet", "lenet+recipe=original", "original", "torch", "torch+passive", "lenet+unpinned")
 KNOWN_VARIANTS = {
     "lenet": ("unpinned", "inter1"),  # and recipe=NAME
     "original": ("onednn0",),
     "torch": ("passive", "threads1"),
 }
-
-
-def default_paths() -> tuple[str, ...]:
-    """The headline paths, PyTorch's shared-machine setting, lenet without issue 19's pins, and
-    lenet's original recipe if TrainConfig has recipes (so its cost is measured in the same run)."""
-    paths = [*HEADLINE_PATHS, "torch+passive", "lenet+unpinned"]
-    recipe = lenet_recipe_default()
-    if recipe is not None and recipe != "original":
-        paths.insert(1, "lenet+recipe=original")
-    return tuple(paths)
-
-
-def lenet_recipe_default() -> str | None:
-    """TrainConfig's default recipe, or None if this lenet has no recipe field."""
-    import dataclasses
-
-    sys.path.insert(0, str(REPO_ROOT))
-    from lenet.config import TrainConfig  # lenet.config does not import TensorFlow
-
-    fields = {field.name: field for field in dataclasses.fields(TrainConfig)}
-    return fields["recipe"].default if "recipe" in fields else None
 
 
 def known_path(path: str) -> bool:
@@ -81,6 +63,12 @@ def known_path(path: str) -> bool:
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def training_result(images: int, epoch_seconds: list[float], first_step: float, val_accuracy: float) -> dict[str, Any]:
+    """What every path reports of its training, with the process's peak memory once it has trained."""
+    return {"train_images": images, "epoch_seconds": epoch_seconds, "first_step_seconds": first_step,
+            "peak_rss_mib": peak_rss_mib(), "val_accuracy": float(val_accuracy)}
 
 
 def timed_rate(run, images: int, seconds_at_least: float = 0.0) -> float:
@@ -146,11 +134,7 @@ def worker_lenet(args: argparse.Namespace, variant: str, start: float) -> dict[s
             checkpoint_dir=lenet.checkpoint_dir(output_dir),
         )
     result = {
-        "train_images": len(split.y_train),
-        "epoch_seconds": marks["epochs"],
-        "first_step_seconds": marks["first_step"],
-        "peak_rss_mib": peak_rss_mib(),
-        "val_accuracy": history["val_accuracy"][-1],
+        **training_result(len(split.y_train), marks["epochs"], marks["first_step"], history["val_accuracy"][-1]),
         "history": {name: values for name, values in history.items() if name != "seconds"},
         "steps_per_execution": model.steps_per_execution,
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
@@ -209,13 +193,7 @@ def worker_original(args: argparse.Namespace, variant: str, start: float) -> dic
         x_train, y_train, epochs=args.epochs, batch_size=BATCH_SIZE,
         validation_data=(x_test, y_test), callbacks=[keras_callbacks(start, marks)], verbose=0,
     )
-    result = {
-        "train_images": len(y_train),
-        "epoch_seconds": marks["epochs"],
-        "first_step_seconds": marks["first_step"],
-        "peak_rss_mib": peak_rss_mib(),
-        "val_accuracy": float(history.history["val_accuracy"][-1]),
-    }
+    result = training_result(len(y_train), marks["epochs"], marks["first_step"], history.history["val_accuracy"][-1])
     result["inference_1024"] = timed_rate(
         lambda: model.predict(x_test, batch_size=INFERENCE_BATCH, verbose=0), len(x_test), 2
     )
@@ -272,13 +250,7 @@ def worker_torch(args: argparse.Namespace, variant: str, start: float) -> dict[s
             )
         val_accuracy = correct / len(y_val)
         epochs.append(time.perf_counter() - epoch_start)
-    result = {
-        "train_images": len(y_train),
-        "epoch_seconds": epochs,
-        "first_step_seconds": first_step,
-        "peak_rss_mib": peak_rss_mib(),
-        "val_accuracy": val_accuracy,
-    }
+    result = training_result(len(y_train), epochs, first_step, val_accuracy)
 
     def predict_all() -> None:
         with torch.inference_mode():
@@ -330,22 +302,20 @@ def omp_wait_policy(path: str) -> str | None:
     return "PASSIVE" if path == "torch+passive" else None
 
 
-# Issue 19's pins, lenet's defaults once it sets them itself (setdefault: a user's value wins).
-LENET_PINS = {"TF_NUM_INTRAOP_THREADS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"}
-
-
 def worker_env(path: str) -> dict[str, str]:
     """The environment of one path's process: the worktree's lenet, TF quiet, defaults otherwise."""
+    from lenet.reproducibility import PINS  # lenet's own pins (no TensorFlow import)
+
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("TF_ENABLE_ONEDNN_OPTS", None)  # default settings unless a path says otherwise
     env.pop("OMP_WAIT_POLICY", None)
     if path.startswith("lenet"):
         if path == "lenet+unpinned":  # explicit values, so lenet's own pins cannot apply
             env.update(TF_NUM_INTRAOP_THREADS=str(os.cpu_count()), ONEDNN_MAX_CPU_ISA="ALL")
-        for name, value in LENET_PINS.items():
+        for name, value in PINS.items():  # as lenet sets them at import (a user's value wins), recorded
             env.setdefault(name, value)
     else:  # the other frameworks at their own defaults
-        for name in LENET_PINS:
+        for name in PINS:
             env.pop(name, None)
     if path == "original+onednn0":
         env["TF_ENABLE_ONEDNN_OPTS"] = "0"
@@ -390,12 +360,15 @@ def run_path(path: str, args: argparse.Namespace) -> dict[str, Any]:
     others = (busy_cpu_seconds() - busy) - (children_cpu_seconds() - own)
     result["other_jobs_cores"] = max(0.0, others) / (time.perf_counter() - wall)
     result["omp_wait_policy"] = omp_wait_policy(path) or "unset (default)"
-    result["environment"] = {name: worker_env(path).get(name) for name in (*LENET_PINS, "OMP_WAIT_POLICY")}
+    names = ("TF_NUM_INTRAOP_THREADS", "ONEDNN_MAX_CPU_ISA", "OMP_WAIT_POLICY")
+    result["environment"] = {name: worker_env(path).get(name) for name in names}
     return result
 
 
 def machine_info() -> dict[str, Any]:
     from importlib import metadata
+
+    from lenet.reproducibility import cpuinfo
 
     def version(package: str) -> str | None:
         try:
@@ -403,14 +376,11 @@ def machine_info() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return None
 
-    cpuinfo: dict[str, str] = {}
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        key, _, value = line.partition(":")
-        cpuinfo.setdefault(key.strip(), value.strip())  # the first processor's
-    flags = cpuinfo.get("flags", "").split()
+    first = cpuinfo()  # the first processor's
+    flags = first.get("flags", "").split()
     return {
-        "cpu": cpuinfo.get("model name", platform.processor()),
-        "cpu_vendor_family_model": [cpuinfo.get(key) for key in ("vendor_id", "cpu family", "model")],
+        "cpu": first.get("model name", platform.processor()),
+        "cpu_vendor_family_model": [first.get(key) for key in ("vendor_id", "cpu family", "model")],
         # Vector units the kernels can use; ratios between frameworks differ between CPU kinds.
         "cpu_features": [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if flag in flags],
         "cores": os.cpu_count(), "platform": platform.platform(),
@@ -421,7 +391,6 @@ def machine_info() -> dict[str, Any]:
 
 def data_fingerprint(path: Path) -> str:
     """lenet's sha256 over the file's four arrays (what results.json calls the fingerprint)."""
-    sys.path.insert(0, str(REPO_ROOT))
     from lenet.data import load_mnist  # NumPy only, no TensorFlow
 
     return load_mnist(str(path)).fingerprint
@@ -565,8 +534,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run; the first is warm-up")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="intra- and inter-op threads for TensorFlow and PyTorch (default: cores)")
-    parser.add_argument("--paths", help="comma-separated (default: lenet, original, torch, torch+passive, "
-                        "lenet+unpinned and lenet+recipe=original if TrainConfig has recipes); see the docstring")
+    parser.add_argument("--paths", help=f"comma-separated (default: {', '.join(DEFAULT_PATHS)}); see the docstring")
     parser.add_argument("--singles", type=int, default=500, help="images timed at batch size 1")
     parser.add_argument("--train-limit", type=int, default=0, help="train on the first N images (0: all)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per run")
@@ -594,7 +562,7 @@ def main(argv: list[str] | None = None) -> None:
         return print_report(results)
     if args.data is None or not args.data.is_file():
         sys.exit(f"{args.data}: no such file (pass --data path/to/mnist.npz)")
-    paths = args.paths.split(",") if args.paths else list(default_paths())
+    paths = args.paths.split(",") if args.paths else list(DEFAULT_PATHS)
     unknown = [path for path in paths if not known_path(path)]
     if unknown:
         sys.exit(f"benchmarks/run.py: unknown path(s) {', '.join(unknown)}; see its docstring")

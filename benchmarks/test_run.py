@@ -74,7 +74,7 @@ def test_the_output_says_when_the_machine_was_loaded_or_a_ratio_spread(benchmark
 def test_every_path_runs_at_its_own_defaults_and_extra_settings_are_labelled(benchmark, monkeypatch):
     for name in ("TF_NUM_INTRAOP_THREADS", "ONEDNN_MAX_CPU_ISA", "OMP_WAIT_POLICY"):
         monkeypatch.delenv(name, raising=False)
-    paths = benchmark.default_paths()
+    paths = benchmark.DEFAULT_PATHS
     assert paths[0] == "lenet" and {"original", "torch", "torch+passive", "lenet+unpinned"} <= set(paths)
     lenet_env, unpinned, torch_env = (benchmark.worker_env(p) for p in ("lenet", "lenet+unpinned", "torch"))
     assert (lenet_env["TF_NUM_INTRAOP_THREADS"], lenet_env["ONEDNN_MAX_CPU_ISA"]) == ("1", "AVX2")
