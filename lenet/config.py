@@ -14,15 +14,11 @@ MNIST_VALIDATION_SIZE = 5000
 DEFAULT_EPOCHS = 10
 # Images per step when evaluating or predicting: large for speed; it changes nothing but summation order.
 EVALUATION_BATCH_SIZE = 1024
-# Variant -> (activation of C1, C3, C5 and F6, pooling of S2 and S4, description). "lenet5-1998" is the paper's
-# network itself (lenet/paper.py): 32x32 input, sparse C3, trainable subsampling, RBF outputs.
-VARIANTS: dict[str, tuple[str, str, str]] = {
-    "modern": ("relu", "max", "ReLU, max pooling (this project's default)"),
-    "lenet5-1998": (
-        "scaled tanh",
-        "trainable subsampling",
-        "the 1998 paper's network: scaled tanh, trainable subsampling, sparse C3, RBF outputs (LeCun et al., 1998)",
-    ),
+# Variant -> description: this project's network (lenet/model.py), or the paper's own (lenet/paper.py).
+VARIANTS = {
+    "modern": "ReLU, max pooling (this project's default)",
+    "lenet5-1998": "the 1998 paper's network: scaled tanh, trainable subsampling, sparse C3, RBF outputs "
+    "(LeCun et al., 1998)",
 }
 PAPER_VARIANT = "lenet5-1998"
 STRATEGIES = ("default", "mirrored")

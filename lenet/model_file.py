@@ -20,11 +20,9 @@ SHIPPED_LITE = SHIPPED_WEIGHTS.with_name("lenet5.tflite")  # their `lenet export
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", LITE_SUFFIX)
 
 
-def load_model(path: str | Path | None = None, lite: bool = False) -> Any:
+def load_model(path: str | Path | None = None) -> Any:
     """A `.keras` digit model (28x28 in, 10 scores out) in Keras's safe mode, which refuses a file's code (Lambda
-    layers), a `lenet export` file (a LiteModel), or without a path the shipped weights (with `lite`, their export)."""
-    if path is None and lite and shipped_lite_matches():
-        return shipped_lite()
+    layers), a `lenet export` file (a LiteModel), or without a path the shipped weights (`shipped_lite`: their export)."""
     if path is None:
         from lenet.model import build_lenet5  # only now: it imports Keras
 

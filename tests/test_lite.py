@@ -28,7 +28,7 @@ def test_the_shipped_lite_file_is_the_shipped_weights_and_predicts_as_keras_does
     assert record["model_sha256"] == file_sha256(model_file.SHIPPED_WEIGHTS)
     assert record["check"]["images"] == 10_000 and lite.agrees(record["check"])  # full MNIST's test set
     expected = lenet.predict_probabilities(lenet.load_model(), sample.x_test)
-    actual = lenet.predict_probabilities(lenet.load_model(lite=True), sample.x_test)
+    actual = lenet.predict_probabilities(model_file.shipped_lite(), sample.x_test)
     np.testing.assert_array_equal(actual.argmax(axis=1), expected.argmax(axis=1))
     np.testing.assert_allclose(actual, expected, atol=lite.TOLERANCE, rtol=0)
 
@@ -80,14 +80,14 @@ def test_export_writes_a_checked_file_that_predict_uses_and_evaluate_refuses(sam
 
 
 def test_the_shipped_lite_file_is_used_only_while_its_check_names_the_shipped_weights(tmp_path, monkeypatch):
-    assert isinstance(lenet.load_model(lite=True), lenet.LiteModel)
+    assert model_file.shipped_lite_matches() and isinstance(model_file.shipped_lite(), lenet.LiteModel)
     assert not isinstance(lenet.load_model(), lenet.LiteModel)  # evaluate and the notebook get Keras
     copy = tmp_path / "lenet5.tflite"
     shutil.copy(model_file.SHIPPED_LITE, copy)
     record = json.loads(SHIPPED_CHECK.read_text())
     (tmp_path / "lenet5.tflite.json").write_text(json.dumps({**record, "model_sha256": "0" * 64}))
     monkeypatch.setattr(model_file, "SHIPPED_LITE", copy)
-    assert not isinstance(lenet.load_model(lite=True), lenet.LiteModel)  # stale: other weights
+    assert not model_file.shipped_lite_matches()  # stale: other weights
 
 
 def test_a_file_that_is_not_a_lite_model_is_a_usage_error(tmp_path, monkeypatch, capsys):

@@ -117,7 +117,7 @@ RETIRED_VARIANTS = {"classic": "tanh, average pooling (retired: lenet5-1998 repl
 
 def variants_markdown(comparison: dict[str, Any]) -> str:
     """The variant table README shows for scripts/compare_variants.py's JSON."""
-    descriptions = {**RETIRED_VARIANTS, **{name: variant[2] for name, variant in VARIANTS.items()}}
+    descriptions = {**RETIRED_VARIANTS, **VARIANTS}
     lines = [
         "| variant | activation, pooling | test accuracy, mean ± sd | min - max | runs | seconds per epoch (median) |",
         "|---|---|---|---|---|---|",
