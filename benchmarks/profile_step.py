@@ -50,7 +50,8 @@ def random_batch():
     import numpy as np
 
     rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, BATCH_SIZE).astype(np.int32)
+    images = rng.integers(0, 256, (BATCH_SIZE, 28, 28, 1), dtype=np.uint8)
+    return images, rng.integers(0, 10, BATCH_SIZE).astype(np.int32)
 
 
 def compiled_lenet5(deterministic: bool = True):

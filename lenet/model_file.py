@@ -22,7 +22,8 @@ MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", LITE_SUFFIX)
 
 def load_model(path: str | Path | None = None) -> Any:
     """A `.keras` digit model (28x28 in, 10 scores out) in Keras's safe mode, which refuses a file's code (Lambda
-    layers), a `lenet export` file (a LiteModel), or without a path the shipped weights (`shipped_lite`: their export)."""
+    layers), a `lenet export` file (a LiteModel), or without a path the shipped weights (their export: `shipped_lite`).
+    """
     if path is None:
         from lenet.model import build_lenet5  # only now: it imports Keras
 

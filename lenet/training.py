@@ -31,12 +31,12 @@ def steps_per_epoch(size: int, batch_size: int) -> int:
     return -(-size // batch_size)
 
 
-def steps_per_execution(steps: int, limit: int = MAX_STEPS_PER_EXECUTION) -> int:
-    """The largest divisor of an epoch's `steps` up to `limit`, so epochs end where they do with one step per
-    execution; 1 under several replicas, where Keras 3.15's multi-step loop fails to feed a placeholder."""
+def steps_per_execution(steps: int) -> int:
+    """The largest divisor of an epoch's `steps` up to MAX_STEPS_PER_EXECUTION, so epochs end where they do with one
+    step per execution; 1 under several replicas, where Keras 3.15's multi-step loop fails to feed a placeholder."""
     if tf.distribute.get_strategy().num_replicas_in_sync > 1:
         return 1
-    return max(divisor for divisor in range(1, min(steps, limit) + 1) if steps % divisor == 0)
+    return max(divisor for divisor in range(1, min(steps, MAX_STEPS_PER_EXECUTION) + 1) if steps % divisor == 0)
 
 
 def learning_rate_schedule(recipe: Recipe, epochs: int, steps_per_epoch: int) -> float | LearningRateSchedule:

@@ -11,8 +11,9 @@ from lenet.data import Split
     ("steps", "limit", "expected"),
     [(860, 100, 86), (57, 100, 57), (97, 100, 97), (101, 100, 1), (20, 1, 1), (1, 100, 1)],
 )
-def test_steps_per_execution_is_the_largest_divisor_within_the_limit(steps, limit, expected):
-    assert training.steps_per_execution(steps, limit) == expected
+def test_steps_per_execution_is_the_largest_divisor_within_the_limit(steps, limit, expected, monkeypatch):
+    monkeypatch.setattr(training, "MAX_STEPS_PER_EXECUTION", limit)
+    assert training.steps_per_execution(steps) == expected
 
 
 def _history(split: Split, config: lenet.TrainConfig) -> tuple[dict, int]:
