@@ -45,6 +45,22 @@ def test_fingerprint_changes_with_any_pixel_label_or_the_arrays_order():
     assert len(fingerprints) == 4 and Mnist(*arrays, source="other").fingerprint == data.fingerprint
 
 
+# What a checkpoint of a run on the sample with 400 validation images records (state.json's "fingerprint"), as
+# checkpoints have recorded it from the start: a changed value would refuse the checkpoints users already have.
+SAMPLE_SPLIT_FINGERPRINT = "6e9869a6a0c796558fb3b4f2d94e8b9861761eb43c03b5a82d2364538d0d4d0c"
+
+
+def test_the_data_and_its_split_are_hashed_once_each(sample, monkeypatch):
+    calls = []
+    monkeypatch.setattr(lenet.data, "arrays_sha256", lambda arrays: calls.append(list(arrays)) or "hashed")
+    data = Mnist(sample.x_train, sample.y_train, sample.x_test, sample.y_test, source="sample")
+    split = lenet.split_validation(data, 400)
+    assert (data.fingerprint, data.fingerprint, split.fingerprint, split.fingerprint) == ("hashed",) * 4
+    assert len(calls) == 2 and len(calls[0]) == 4 and calls[1][3] is split.y_val  # train, validation: 4 arrays
+    monkeypatch.undo()
+    assert lenet.split_validation(sample, 400).fingerprint == SAMPLE_SPLIT_FINGERPRINT
+
+
 def test_local_npz_loads_and_labels_become_uint8(tmp_path):
     path = write_npz(tmp_path / "ok.npz", y_train=np.arange(12, dtype=np.int64) % 10)
     data = lenet.load_mnist(path)
