@@ -75,6 +75,12 @@ def test_committed_notebook_reads_clean():
     assert not found, "lenet_5.ipynb (re-record it with tools/run_notebook.py):\n" + "\n".join(found)
 
 
+def test_committed_notebook_metadata_holds_no_run_state():
+    # What Colab and Jupyter need to open it; no widget state (tools/run_notebook.py drops the pad's), no timings.
+    metadata = json.loads((ROOT / "lenet_5.ipynb").read_text())["metadata"]
+    assert set(metadata) <= {"colab", "kernelspec", "language_info"}, sorted(metadata)
+
+
 @pytest.mark.parametrize("name", COMMITTED_JSON)
 def test_committed_results_read_clean(name):
     found = [problem for text in strings(json.loads((ROOT / name).read_text())) for problem in problems(text)]

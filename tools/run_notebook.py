@@ -109,6 +109,7 @@ def run(path: Path) -> int:
     for cell in notebook.cells:
         for line in clean_outputs(cell) if cell.cell_type == "code" else []:
             print(f"  dropped from the outputs: {line}", flush=True)
+    notebook.metadata.pop("widgets", None)  # the pad's state (its pixels, its script): alive only with the kernel
     write_atomically(path, lambda temporary: nbformat.write(notebook, temporary))
     print(f"saved {path} in {time.perf_counter() - started:.0f}s", flush=True)
     return 0
