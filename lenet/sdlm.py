@@ -43,6 +43,13 @@ def passes(config: TrainConfig) -> int:
     return config.resolved_epochs
 
 
+def pass_digits(seed: int, pass_index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pass `pass_index`'s (from 0) order of the `size` training digits and its HESSIAN_SAMPLES curvature digits:
+    from (seed, pass) alone, so a resumed run, and scripts/sdlm_curvature.py's replay, see the same ones."""
+    order = np.random.default_rng([seed, pass_index]).permutation(size)
+    return order, np.random.default_rng([seed, pass_index, 1]).permutation(size)[:HESSIAN_SAMPLES]
+
+
 def compile_for_sdlm(model: keras.Model) -> keras.Model:
     """The 1998 network compiled for evaluation: the paper's criterion as the loss, and accuracy, so `evaluate`,
     `lenet evaluate` and the saved file work as for any run. SDLM steps the weights itself; the optimizer is a
@@ -173,8 +180,7 @@ def fit_sdlm(
     progress.on_train_begin()
     for pass_index in range(len(record.history.get("loss", [])), total):
         progress.on_epoch_begin(pass_index)
-        order = np.random.default_rng([config.seed, pass_index]).permutation(size)
-        curvature_digits = np.random.default_rng([config.seed, pass_index, 1]).permutation(size)[:HESSIAN_SAMPLES]
+        order, curvature_digits = pass_digits(config.seed, pass_index, size)
         step_sizes = trainer.step_sizes(
             digits(curvature_digits, -1 - pass_index), eta(recipe.learning_rate, pass_index + 1)
         )

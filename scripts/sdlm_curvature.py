@@ -80,9 +80,8 @@ def main() -> None:
         return 1.0 - lenet.evaluate(model, split.x_val, split.y_val)["accuracy"]
 
     passes = []
-    for pass_index in range(args.passes):  # fit_sdlm's order and curvature digits, pass by pass
-        order = np.random.default_rng([config.seed, pass_index]).permutation(size)
-        curvature_digits = np.random.default_rng([config.seed, pass_index, 1]).permutation(size)[: sdlm.HESSIAN_SAMPLES]
+    for pass_index in range(args.passes):  # fit_sdlm's passes, one by one
+        order, curvature_digits = sdlm.pass_digits(config.seed, pass_index, size)
         curvature_images = tf.constant(split.x_train[curvature_digits][..., np.newaxis], tf.float32)
         eta = sdlm.eta(config.recipe_settings.learning_rate, pass_index + 1)
         steps = trainer.step_sizes(curvature_images, eta)
