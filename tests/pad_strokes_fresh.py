@@ -10,9 +10,7 @@ triangles, and a scribble.
 
 from __future__ import annotations
 
-CANVAS = 280  # the pad's side, in CSS pixels
-
-Stroke = list[tuple[int, int]]
+from pad_strokes import Stroke  # the same format, on the same canvas (tests/ is on sys.path)
 
 # (digit, pen width in pixels, strokes)
 FRESH_DIGITS: list[tuple[int, int, list[Stroke]]] = [

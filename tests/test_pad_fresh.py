@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 import lenet
-from pad_strokes_fresh import CANVAS, FRESH_DIGITS, FRESH_NON_DIGITS, Stroke  # tests/ is on sys.path
+from pad_strokes import CANVAS, Stroke  # tests/ is on sys.path
+from pad_strokes_fresh import FRESH_DIGITS, FRESH_NON_DIGITS
 
 SUPERSAMPLE = 4  # drawn 4x larger and averaged down: anti-aliased edges, as a browser canvas draws them
 STEP = 4  # pixels between the pointer positions a mouse reports along a stroke
