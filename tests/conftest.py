@@ -58,9 +58,30 @@ def trained_on_sample(tmp_path_factory) -> tuple[Path, dict, str]:
     return output_dir, json.loads((output_dir / "results.json").read_text()), printed.getvalue()
 
 
+NOTEBOOK = "lenet_5.ipynb"
+
+
+def scope(item: pytest.Item) -> str:
+    """Its test file; lenet_5.ipynb's cells (nbval) and tests/test_notebook.py share one, so the notebook runs once
+    per suite and test_notebook checks the results.json that run wrote (LENET_OUTPUT_DIR above)."""
+    return NOTEBOOK if item.path.name in (NOTEBOOK, "test_notebook.py") else str(item.path)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Test files with slow tests (fresh processes, Ray) first, so that pytest-xdist
     (`--dist loadscope --no-loadscope-reorder`, pyproject.toml) starts the longest files early
-    and no worker is left running one alone at the end."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+    and no worker is left running one alone at the end; the notebook's cells before test_notebook.py."""
+    slow_scopes = {scope(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (scope(item) not in slow_scopes, item.path.name != NOTEBOOK))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """pytest-xdist's loadscope, one worker per test file, with test_notebook.py in the notebook's scope."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebookWithItsTests(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            return NOTEBOOK if file == "tests/test_notebook.py" else file
+
+    return NotebookWithItsTests(config, log)
