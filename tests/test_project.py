@@ -60,7 +60,7 @@ def test_generated_tables_match_the_results_files():
     from tools.update_readme import NOTEBOOK, generated_tables
 
     tables = generated_tables()
-    assert set(tables) == {"README.md", "docs/recipe.md", "docs/beyond.md", "docs/paper.md", NOTEBOOK}
+    assert set(tables) == {"README.md", "docs/recipe.md", "docs/beyond.md", "docs/paper.md", "docs/code.md", NOTEBOOK}
     for name, sections in tables.items():
         if name == NOTEBOOK:
             cells = ["".join(cell["source"]) for cell in notebook()["cells"] if cell["cell_type"] == "markdown"]

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lenet.config import TrainConfig
+from tools import code_size
 from tools.report import (
     ablation_markdown,
     dataset_markdown,
@@ -65,6 +66,7 @@ def generated_tables() -> dict[str, dict[str, str]]:
             "variants": variants_markdown(read("reports/compare_variants.json")),
             "fashion-mnist": dataset_markdown(read("reports/fashion_mnist.json")),
         },
+        "docs/code.md": {"code-size": code_size.markdown()},
         NOTEBOOK: {"recipe-study": study},
     }
 
