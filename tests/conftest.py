@@ -77,6 +77,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """pytest-xdist's loadscope, one worker per test file, with test_notebook.py in the notebook's scope."""
+    if config.getvalue("dist") != "loadscope":  # another --dist given: pytest-xdist's own scheduler
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class NotebookWithItsTests(LoadScopeScheduling):
