@@ -8,23 +8,27 @@ inside a PID namespace, so every process Ray starts ends when this script does. 
 joins the cluster as a user's would (--address), and OUT/report.json records what it saw:
 
 1. `lenet sweep` of a data path that does not exist: refused before any run;
-2. scripts/seed_spread.py, seeds 0 and 1 (2 epochs on the sample), spread over both nodes;
-3. `lenet sweep` into the same OUT with seeds 0-2: seeds 0 and 1 are skipped, and once the run
-   of seed 2 has checkpointed its first epoch, its worker process is killed with SIGKILL;
+2. scripts/seed_spread.py, seeds 0 and 42 (2 epochs on the sample), spread over both nodes;
+3. `lenet sweep` into the same OUT with seeds 0, 42 and 1: seeds 0 and 42 are skipped, and once the
+   run of seed 1 has checkpointed its first epoch, its worker process is killed with SIGKILL;
    Ray retries the run, which resumes from its checkpoint;
 4. scripts/compare_variants.py into the same OUT, seed 0: trains only the lenet5-1998 variant;
-5. scripts/recipe_study.py: two recipes, one epoch, validation only.
+5. scripts/recipe_study.py, a sweep of its own: two recipes, one epoch, validation only; started
+   with 3, its runs take the CPU that 3 and 4 (one run at a time) leave idle.
+
+Each study script runs as a user runs it, `python scripts/NAME.py ... --address ADDRESS`.
 """
 
 import contextlib
 import io
 import json
 import os
-import runpy
 import signal
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ray.cluster_utils import Cluster
@@ -61,17 +65,24 @@ def lenet(*arguments: str | int | Path) -> dict:
     return {"code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
 
 
-def study(name: str, runs: Path, address: str, *arguments: str | int) -> dict:
-    """`python scripts/NAME --runs RUNS ...` on the cluster, run in this process: its report and its sweep.json."""
+def study(name: str, runs: Path, address: str, *arguments: str | int) -> Callable[[], dict]:
+    """Start `python scripts/NAME --runs RUNS ... --address ADDRESS`; the function returned waits for it to end
+    well and gives its report and its sweep.json."""
     out = runs.parent / f"{Path(name).stem}.json"
-    sys.argv = [name, "--runs", str(runs), "--out", str(out), "--address", address, *map(str, arguments)]
-    runpy.run_path(str(ROOT / "scripts" / name), run_name="__main__")
-    return {"report": json.loads(out.read_text()), "sweep": json.loads((runs / "sweep.json").read_text())}
+    command = [sys.executable, ROOT / "scripts" / name, "--runs", runs, "--out", out, "--address", address, *arguments]
+    with out.with_suffix(".stderr").open("w") as stderr:  # a file: a pipe nobody reads while it runs could fill up
+        process = subprocess.Popen(list(map(str, command)), stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def finished() -> dict:
+        if process.wait(timeout=300) != 0:
+            raise SystemExit(f"{name} exited with {process.returncode}: {out.with_suffix('.stderr').read_text()}")
+        return {"report": json.loads(out.read_text()), "sweep": json.loads((runs / "sweep.json").read_text())}
+
+    return finished
 
 
 def main(out: Path) -> None:
     started = time.perf_counter()
-    sys.path.insert(0, str(ROOT / "scripts"))  # as `python scripts/NAME.py` has it
     # Without the processes these sweeps never use (the autoscaler's monitor, the log monitor: log_to_driver=False).
     node = {"num_cpus": 1, "include_log_monitor": False}
     cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False, "no_monitor": True})
@@ -86,22 +97,23 @@ def main(out: Path) -> None:
         report["bad_ran"] = (out / "bad").exists()
 
         sample = ["--data", "sample", "--epochs", 2]
-        report["spread"] = study("seed_spread.py", sweep, address, *sample, "--seeds", 0, 1)
+        report["spread"] = study("seed_spread.py", sweep, address, *sample, "--seeds", 0, 42)()
+        recipes = ["--data", "sample", "--recipes", "original", "shift-2e-3", "--seeds", 0, "--epochs", 1]
+        recipe_study = study("recipe_study.py", out / "recipes", address, *recipes)
         killed: dict = {}
         stop = threading.Event()
-        names = [run.name for run in grid("sample", seed=2, epochs=2)]
+        names = [run.name for run in grid("sample", seed=1, epochs=2)]
         killer = threading.Thread(target=kill_first_checkpointed_worker, args=(sweep / "runs", names, killed, stop))
         killer.start()
         try:
-            report["cli"] = lenet("sweep", *sample, "--seeds", "0,1,2", "--out", sweep, "--address", address)
+            report["cli"] = lenet("sweep", *sample, "--seeds", "0,42,1", "--out", sweep, "--address", address)
         finally:
             stop.set()
             killer.join()
         report["killed"] = killed
         report["second"] = json.loads((sweep / "sweep.json").read_text())
-        report["variants"] = study("compare_variants.py", sweep, address, *sample, "--seeds", 0)
-        recipes = ["--recipes", "original", "shift-2e-3", "--seeds", 0, "--epochs", 1]
-        report["recipes"] = study("recipe_study.py", out / "recipes", address, "--data", "sample", *recipes)
+        report["variants"] = study("compare_variants.py", sweep, address, *sample, "--seeds", 0)()
+        report["recipes"] = recipe_study()
         report["seconds"] = round(time.perf_counter() - started, 1)
     finally:
         cluster.shutdown()
