@@ -7,8 +7,8 @@ and advertise 127.0.0.1 (outside one, Ray advertises this machine's interface ad
 inside a PID namespace, so every process Ray starts ends when this script does. Every sweep
 joins the cluster as a user's would (--address), and OUT/report.json records what it saw:
 
-1. `lenet sweep` of a data path that does not exist: refused before any run;
-2. scripts/seed_spread.py, seeds 0 and 42 (2 epochs on the sample), spread over both nodes;
+1. scripts/seed_spread.py, seeds 0 and 42 (2 epochs on the sample), spread over both nodes;
+2. meanwhile, `lenet sweep` of a data path that does not exist: refused before any run;
 3. `lenet sweep` into the same OUT with seeds 0, 42 and 1: seeds 0 and 42 are skipped, and once the
    run of seed 1 has checkpointed its first epoch, its worker process is killed with SIGKILL;
    Ray retries the run, which resumes from its checkpoint;
@@ -92,12 +92,12 @@ def main(out: Path) -> None:
         address, sweep = cluster.address, out / "sweep"
         (out / "cluster-up").touch()
         report: dict = {"cluster_seconds": round(time.perf_counter() - started, 1)}
+        sample = ["--data", "sample", "--epochs", 2]
+        spread = study("seed_spread.py", sweep, address, *sample, "--seeds", 0, 42)
         missing = out / "missing" / "mnist.npz"
         report["bad"] = lenet("sweep", "--data", missing, "--out", out / "bad", "--address", address)
         report["bad_ran"] = (out / "bad").exists()
-
-        sample = ["--data", "sample", "--epochs", 2]
-        report["spread"] = study("seed_spread.py", sweep, address, *sample, "--seeds", 0, 42)()
+        report["spread"] = spread()
         recipes = ["--data", "sample", "--recipes", "original", "shift-2e-3", "--seeds", 0, "--epochs", 1]
         recipe_study = study("recipe_study.py", out / "recipes", address, *recipes)
         killed: dict = {}
