@@ -61,18 +61,20 @@ def trained_on_sample(tmp_path_factory) -> tuple[Path, dict, str]:
 NOTEBOOK = "lenet_5.ipynb"
 
 
-def scope(item: pytest.Item) -> str:
-    """Its test file; lenet_5.ipynb's cells (nbval) and tests/test_notebook.py share one, so the notebook runs once
-    per suite and test_notebook checks the results.json that run wrote (LENET_OUTPUT_DIR above)."""
-    return NOTEBOOK if item.path.name in (NOTEBOOK, "test_notebook.py") else str(item.path)
+def scope(nodeid: str) -> str:
+    """A test's pytest-xdist scope: as loadscope's, except that lenet_5.ipynb's cells (nbval) and
+    tests/test_notebook.py share one, so the notebook runs once per suite and test_notebook checks the results.json
+    that run wrote (LENET_OUTPUT_DIR above)."""
+    file = nodeid.rsplit("::", 1)[0]  # loadscope's: the module (or class) of a test
+    return NOTEBOOK if Path(file).name in (NOTEBOOK, "test_notebook.py") else file
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Test files with slow tests (fresh processes, Ray) first, so that pytest-xdist
     (`--dist loadscope --no-loadscope-reorder`, pyproject.toml) starts the longest files early
     and no worker is left running one alone at the end; the notebook's cells before test_notebook.py."""
-    slow_scopes = {scope(item) for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: (scope(item) not in slow_scopes, item.path.name != NOTEBOOK))
+    slow_scopes = {scope(item.nodeid) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (scope(item.nodeid) not in slow_scopes, item.path.name != NOTEBOOK))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
@@ -83,7 +85,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
     class NotebookWithItsTests(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            file = super()._split_scope(nodeid)
-            return NOTEBOOK if file == "tests/test_notebook.py" else file
+            return scope(nodeid)
 
     return NotebookWithItsTests(config, log)

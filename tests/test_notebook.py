@@ -16,6 +16,7 @@ import pytest
 
 import lenet
 from test_clean_outputs import CPP_LOG  # tests/ is on sys.path (pytest's prepend import mode)
+from test_reproducibility import SAMPLE_RUN  # the notebook's quick mode (conftest.py), run by `lenet train`
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,11 +35,6 @@ def run_cells(cells: list[str], namespace: dict) -> dict:
     for number, source in enumerate(cells):
         exec(compile(source, f"lenet_5.ipynb code cell {number}", "exec"), namespace)
     return namespace
-
-
-# `lenet train --data sample --epochs 2` (seed 42): the notebook's quick mode (conftest.py), which
-# tests/test_reproducibility.py shows `lenet reproduce` gives bit for bit on this machine.
-SAMPLE_RUN = ROOT / "reports" / "sample_run.json"
 
 
 def notebook_results(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:

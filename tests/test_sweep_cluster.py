@@ -21,10 +21,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_reproducibility import SAMPLE_RUN  # `lenet train --data sample --epochs 2`, seed 42: reproduced exactly
 
 ROOT = Path(__file__).resolve().parents[1]
-# `lenet train --data sample --epochs 2` (seed 42), committed; tests/test_reproducibility.py reproduces it exactly.
-SAMPLE_RUN = ROOT / "reports" / "sample_run.json"
 pytestmark = pytest.mark.slow
 # unshare: a network namespace with only loopback, and a PID namespace that ends every
 # process Ray starts when the helper ends.
